@@ -1,0 +1,146 @@
+"""The answer combinations the suite renders.
+
+Every subset of `mounts` (64) times every non-empty subset of `persistence` (7) is rendered
+once. The other questions cycle through all their value combinations across those 448 renders,
+which covers every pair of values (test_matrix_covers_every_pair_of_values checks it).
+TOOL_COMBOS is the smaller covering set whose add-ons also run their own ruff, mypy and pytest.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+MOUNTS = ("addon_config", "homeassistant_config", "share", "ssl", "media", "backup")
+PERSISTENCE = ("json_config", "sqlite", "state")
+BACKUP_MODES = ("hot", "cold")
+LAYOUTS = ("repository", "app")
+ARCHITECTURES = (("aarch64", "amd64"), ("aarch64",), ("amd64",))
+PYTHON_VERSIONS = ("3.14", "3.13", "3.12")
+# How writable_mounts is answered: left to its default, all mounts, or none.
+WRITABLE_MODES = ("default", "all", "none")
+DEFAULT_WRITABLE = ("addon_config", "share")
+
+_SHORT = {
+    "addon_config": "A",
+    "homeassistant_config": "H",
+    "share": "S",
+    "ssl": "L",
+    "media": "M",
+    "backup": "B",
+    "json_config": "J",
+    "sqlite": "Q",
+    "state": "T",
+}
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One set of answers, with what the rendered add-on must therefore contain."""
+
+    mounts: tuple[str, ...]
+    persistence: tuple[str, ...]
+    backup_mode: str = "hot"
+    layout: str = "repository"
+    architectures: tuple[str, ...] = ("aarch64", "amd64")
+    python_version: str = "3.14"
+    writable_mode: str = "default"
+    name: str = "Storage Demo"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def writable(self) -> tuple[str, ...]:
+        if self.writable_mode == "all":
+            return self.mounts
+        if self.writable_mode == "none":
+            return ()
+        return tuple(m for m in self.mounts if m in DEFAULT_WRITABLE)
+
+    @property
+    def hot_sqlite(self) -> bool:
+        return self.backup_mode == "hot" and "sqlite" in self.persistence
+
+    @property
+    def slug(self) -> str:
+        return "storage_demo"
+
+    def answers(self) -> dict[str, Any]:
+        """The answers as passed to copier (`-d`)."""
+        answers: dict[str, Any] = {
+            "name": self.name,
+            "mounts": list(self.mounts),
+            "persistence": list(self.persistence),
+            "backup_mode": self.backup_mode,
+            "layout": self.layout,
+            "architectures": list(self.architectures),
+            "python_version": self.python_version,
+        }
+        if self.writable_mode != "default" and self.mounts:
+            answers["writable_mounts"] = list(self.writable)
+        return answers | self.extra
+
+    @property
+    def id(self) -> str:
+        mounts = "".join(_SHORT[m] for m in self.mounts) or "0"
+        persistence = "".join(_SHORT[p] for p in self.persistence)
+        arch = "+".join(a[:2] for a in self.architectures)
+        return (
+            f"m{mounts}-p{persistence}-{self.backup_mode}-{self.layout[:4]}-{arch}"
+            f"-py{self.python_version.replace('.', '')}-w{self.writable_mode[:3]}"
+        )
+
+
+def _subsets(items: tuple[str, ...], *, empty: bool) -> list[tuple[str, ...]]:
+    sizes = range(0 if empty else 1, len(items) + 1)
+    return [combo for size in sizes for combo in itertools.combinations(items, size)]
+
+
+MOUNT_SETS = _subsets(MOUNTS, empty=True)
+PERSISTENCE_SETS = _subsets(PERSISTENCE, empty=False)
+_OTHERS = list(itertools.product(BACKUP_MODES, LAYOUTS, ARCHITECTURES, PYTHON_VERSIONS))
+
+
+def _matrix() -> list[Combo]:
+    combos = []
+    for index, (mounts, persistence) in enumerate(itertools.product(MOUNT_SETS, PERSISTENCE_SETS)):
+        backup_mode, layout, architectures, python_version = _OTHERS[index % len(_OTHERS)]
+        combos.append(
+            Combo(
+                mounts=mounts,
+                persistence=persistence,
+                backup_mode=backup_mode,
+                layout=layout,
+                architectures=architectures,
+                python_version=python_version,
+                writable_mode=WRITABLE_MODES[(index // 5) % len(WRITABLE_MODES)],
+            )
+        )
+    return combos
+
+
+MATRIX = _matrix()
+
+# Covering set for the expensive checks: all-off, all-on in both backup modes, and each persistence
+# pattern in both backup modes with a pair of mounts, so every mount meets every backup mode.
+_PAIRS = (("addon_config", "share"), ("homeassistant_config", "ssl"), ("media", "backup"))
+TOOL_COMBOS = [
+    Combo(mounts=(), persistence=("json_config",)),
+    Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all"),
+    Combo(mounts=MOUNTS, persistence=PERSISTENCE, backup_mode="cold", python_version="3.12"),
+    *(
+        Combo(
+            mounts=pair,
+            persistence=(pattern,),
+            backup_mode=mode,
+            layout=LAYOUTS[i % 2],
+            python_version=PYTHON_VERSIONS[i % 3],
+            writable_mode=WRITABLE_MODES[i % 3],
+        )
+        for i, (pair, pattern, mode) in enumerate(
+            (pair, pattern, mode)
+            for (pair, pattern) in zip(_PAIRS, PERSISTENCE, strict=True)
+            for mode in BACKUP_MODES
+        )
+    ),
+]

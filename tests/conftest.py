@@ -1,0 +1,150 @@
+"""Shared fixtures: a hermetic copier, a git-free snapshot of the template, cached renders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+import yaml
+
+from combos import Combo
+from rendered import Rendered
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE_PARTS = ("copier.yml", "template", "includes")
+CACHE_PATTERNS = ("__pycache__", "*.py[co]", ".mypy_cache", ".ruff_cache", ".pytest_cache")
+
+
+def copier_config() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def questions() -> set[str]:
+    """Names users may answer: every question that is not a computed (`when: false`) value."""
+    return {
+        key
+        for key, spec in copier_config().items()
+        if not key.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
+    }
+
+
+_compile = jinja2.Environment.compile
+
+
+def _compile_once(
+    self: jinja2.Environment,
+    source: Any,
+    name: str | None = None,
+    filename: str | None = None,
+    raw: bool = False,
+    defer_init: bool = False,
+) -> Any:
+    """Jinja's compile, remembered per source and environment settings.
+
+    Copier builds a fresh Jinja environment for every render and compiles every template, path,
+    default and validator again; half of a render's time. The compiled code depends only on the
+    source and the settings keyed here, so reusing it changes no output. Tests only.
+    """
+    if raw or not isinstance(source, str):
+        return _compile(self, source, name, filename, raw, defer_init)
+    key = (
+        type(self), source, name, filename, defer_init, self.trim_blocks, self.lstrip_blocks,
+        self.keep_trailing_newline, self.newline_sequence, self.undefined, self.optimized,
+        self.block_start_string, self.variable_start_string, self.comment_start_string,
+        self.line_statement_prefix, self.line_comment_prefix, tuple(sorted(self.extensions)),
+    )  # fmt: skip
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile(self, source, name, filename, raw, defer_init)
+    return _COMPILED[key]
+
+
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_jinja() -> Iterator[None]:
+    patch = pytest.MonkeyPatch()
+    patch.setattr(jinja2.Environment, "compile", _compile_once)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_copier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the developer's copier settings and git config out of every render."""
+    home = tmp_path_factory.mktemp("home")
+    (home / "copier-settings.yml").write_text("{}\n", encoding="utf-8")
+    (home / "gitconfig").write_text(
+        "[user]\n\tname = Template Tests\n\temail = tests@example.com\n"
+        "[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n",
+        encoding="utf-8",
+    )
+    patch = pytest.MonkeyPatch()
+    patch.setenv("COPIER_SETTINGS_PATH", str(home / "copier-settings.yml"))
+    patch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    patch.delenv("HA_APP_ROOT", raising=False)
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template as it is in the working tree, without git: fast, and blind to dirty state."""
+    snapshot = tmp_path_factory.mktemp("template")
+    for part in TEMPLATE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, snapshot / part, ignore=shutil.ignore_patterns(*CACHE_PATTERNS))
+        else:
+            shutil.copy2(source, snapshot / part)
+    return snapshot
+
+
+class Renderer:
+    """Render answers through pytest-copie once per session and reuse the result."""
+
+    def __init__(self, copie: Any, template: Path) -> None:
+        self.copie = copie
+        self.template = template
+        self.known = questions()
+        self.cache: dict[str, Path] = {}
+        self.projects: dict[Combo, Rendered] = {}
+
+    def __call__(self, answers: Mapping[str, Any]) -> Path:
+        unknown = set(answers) - self.known
+        assert not unknown, f"not questions of copier.yml: {sorted(unknown)}"
+        key = json.dumps(answers, sort_keys=True)
+        if key not in self.cache:
+            result = self.copie.copy(extra_answers=dict(answers), template_dir=self.template)
+            if result.exception is not None:
+                raise result.exception
+            assert result.project_dir is not None
+            self.cache[key] = result.project_dir
+        return self.cache[key]
+
+    def project(self, combo: Combo) -> Rendered:
+        """The rendered project of a combination, read once per session."""
+        if combo not in self.projects:
+            self.projects[combo] = Rendered(self(combo.answers()), combo)
+        return self.projects[combo]
+
+
+@pytest.fixture(scope="session")
+def render(copie_session: Any, template_snapshot: Path) -> Renderer:
+    return Renderer(copie_session, template_snapshot)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep all tests of one combination on one xdist worker, so it is rendered once."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        combo = callspec.params.get("combo") if callspec else None
+        if combo is not None:
+            item.add_marker(pytest.mark.xdist_group(combo.id))

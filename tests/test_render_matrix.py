@@ -1,0 +1,201 @@
+"""Every combination of mounts x persistence, checked against the answers and the Supervisor's rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from pathlib import PurePosixPath
+
+import pytest
+import yaml
+
+import supervisor_rules
+from combos import MATRIX, MOUNTS, Combo
+from conftest import Renderer
+from rendered import Rendered, SafeLoader, apparmor_rules, load_yaml, png_size
+
+# Facts from the Supervisor (supervisor/docker/app.py, supervisor/apps/app.py `backup`), kept
+# apart from the template's own table so that a wrong entry there fails here.
+CONTAINER_PATH = supervisor_rules.MAP_CONTAINER_PATHS
+IN_ADDON_BACKUP = {"addon_config"}
+CONSTANT = {
+    "addon_config": "ADDON_CONFIG_DIR",
+    "homeassistant_config": "HOMEASSISTANT_CONFIG_DIR",
+    "share": "SHARE_DIR",
+    "ssl": "SSL_DIR",
+    "media": "MEDIA_DIR",
+    "backup": "BACKUP_DIR",
+}
+SUPERVISOR_DATA = PurePosixPath("/data/apps/data/local_storage_demo")
+
+pytestmark = pytest.mark.parametrize("combo", MATRIX, ids=lambda combo: combo.id)
+
+
+@pytest.fixture
+def project(render: Renderer, combo: Combo) -> Rendered:
+    return render.project(combo)
+
+
+def test_every_yaml_and_json_file_parses(project: Rendered) -> None:
+    for path in project.files():
+        if path.suffix in (".yaml", ".yml"):
+            list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=SafeLoader))
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_config_is_accepted_by_the_supervisor_and_the_linter(project: Rendered) -> None:
+    assert supervisor_rules.problems(project.config) == []
+    allowed = {"legacy map type 'addon_config' (Supervisor 2026.07+)"}
+    assert set(supervisor_rules.warnings(project.config)) <= allowed
+    translations = load_yaml(project.addon / "translations" / "en.yaml")
+    assert supervisor_rules.translation_problems(project.config, translations) == []
+
+
+def test_config_matches_the_answers(project: Rendered) -> None:
+    config, combo = project.config, project.combo
+    assert config["slug"] == combo.slug
+    assert config["name"] == combo.name
+    assert config["arch"] == list(combo.architectures)
+    assert config["init"] is False
+    assert config["image"] == f"ghcr.io/example/{combo.slug}"
+    assert re.search(r'^version: "0\.1\.0"$', project.config_text, re.MULTILINE)
+    expected_options = {"log_level"} | ({"certfile", "keyfile"} if "ssl" in combo.mounts else set())
+    assert set(config["options"]) == expected_options
+
+
+def test_map_has_one_entry_per_mount_writable_exactly_as_answered(project: Rendered) -> None:
+    combo = project.combo
+    entries = project.config.get("map", [])
+    assert [entry["type"] for entry in entries] == [m for m in MOUNTS if m in combo.mounts]
+    writable = {entry["type"] for entry in entries if entry.get("read_only", True) is False}
+    assert writable == set(combo.writable)
+    if not combo.mounts:
+        assert "map" not in project.config
+
+
+def test_backup_keys_follow_the_backup_mode(project: Rendered) -> None:
+    config, combo = project.config, project.combo
+    assert config.get("backup", "hot") == combo.backup_mode
+    if not combo.hot_sqlite:
+        assert not {"backup_pre", "backup_post", "backup_exclude"} & set(config)
+        return
+    # Hooks are exec'd inside the container, split like a shell would but without one.
+    assert shlex.split(config["backup_pre"]) == ["python3", "-m", combo.slug, "backup-pre"]
+    assert shlex.split(config["backup_post"]) == ["python3", "-m", combo.slug, "backup-post"]
+    paths_py = (project.addon / "src" / combo.slug / "paths.py").read_text(encoding="utf-8")
+    database = re.search(r'DATABASE_FILE: Final = DATA_DIR / "([^"]+)"', paths_py)
+    snapshot = re.search(r'SNAPSHOT_FILE: Final = DATA_DIR / "([^"]+)" / "([^"]+)"', paths_py)
+    assert database and snapshot
+    live = SUPERVISOR_DATA / database[1]
+    patterns = config["backup_exclude"]
+    for suffix in ("", "-wal", "-shm"):
+        assert any(live.with_name(live.name + suffix).match(p) for p in patterns), suffix
+    kept = SUPERVISOR_DATA / snapshot[1] / snapshot[2]
+    assert not any(kept.match(p) for p in patterns)
+
+
+def test_apparmor_allows_exactly_the_mapped_folders(project: Rendered) -> None:
+    text = (project.addon / "apparmor.txt").read_text(encoding="utf-8")
+    assert len(re.findall(r"^profile ", text, re.MULTILINE)) == 1
+    assert not re.search(r"^\s*file,", text, re.MULTILINE)
+    rules = apparmor_rules(text)
+    assert rules["/data/**"] == "rwk"
+    for mount, path in CONTAINER_PATH.items():
+        if mount not in project.combo.mounts:
+            assert path not in text, f"{path} is allowed but not mounted"
+            continue
+        expected = "rwk" if mount in project.combo.writable else "r"
+        assert rules[f"{path}/**"] == expected
+        assert rules[f"{path}/"] == "r"
+
+
+def test_python_code_names_exactly_the_chosen_mounts(project: Rendered) -> None:
+    code = ""
+    for path in project.python_files():
+        source = path.read_text(encoding="utf-8")
+        compile(source, str(path), "exec")
+        code += source
+    for mount, path in CONTAINER_PATH.items():
+        chosen = mount in project.combo.mounts
+        assert (f'container_path("{path}")' in code) == chosen, path
+        assert (CONSTANT[mount] in code) == chosen, CONSTANT[mount]
+        assert (f'"{mount}"' in code) == chosen, mount
+        if not chosen:
+            assert not re.search(rf"(?<![\w/.]){re.escape(path)}\b", code), path
+
+
+def test_docs_say_where_data_lives_and_what_is_backed_up(project: Rendered) -> None:
+    docs = (project.addon / "DOCS.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(/[a-z]+)` \| (.*) \|$", docs, re.MULTILINE))
+    assert set(rows) == {"/data"} | {CONTAINER_PATH[m] for m in project.combo.mounts}
+    for mount in project.combo.mounts:
+        row = rows[CONTAINER_PATH[mount]]
+        assert ("| read-write |" in row) == (mount in project.combo.writable)
+        assert ("not in this add-on's backup" in row) == (mount not in IN_ADDON_BACKUP)
+    for mount, path in CONTAINER_PATH.items():
+        if mount not in project.combo.mounts:
+            assert f"`{path}`" not in docs
+    assert ("snapshot" in docs) == project.combo.hot_sqlite
+
+
+def test_layout(project: Rendered) -> None:
+    root, combo = project.root, project.combo
+    answers = load_yaml(root / ".copier-answers.yml")
+    assert answers["mounts"] == list(combo.mounts)
+    assert answers["layout"] == combo.layout
+    if combo.layout == "repository":
+        repository = load_yaml(root / "repository.yaml")
+        assert repository["url"] == "https://github.com/example/storage-demo"
+        assert set(repository) == {"name", "url", "maintainer"}
+        workflows = {p.name for p in (root / ".github" / "workflows").iterdir()}
+        assert {"ci.yaml", "builder.yaml", "build-app.yaml"} <= workflows
+        assert (root / combo.slug / "config.yaml").is_file()
+    else:
+        assert (root / "config.yaml").is_file()
+        assert not (root / "repository.yaml").exists()
+        assert not (root / ".github").exists()
+
+
+def test_no_template_syntax_is_left(project: Rendered) -> None:
+    leftover = re.compile(r"(?<!\$)\{\{|\{%|\{#|\bjinja\b")
+    for path in project.text_files():
+        assert not leftover.search(path.read_text(encoding="utf-8")), path
+    assert not [p for p in project.files() if p.suffix == ".jinja"]
+
+
+def test_no_other_file_the_supervisor_store_would_parse(project: Rendered) -> None:
+    # supervisor/store/data.py globs **/config.{json,yaml,yml} for add-ons.
+    configs = [p for p in project.files() if re.fullmatch(r"config\.(json|ya?ml)", p.name)]
+    assert configs == [project.addon / "config.yaml"]
+
+
+def test_scripts_are_executable(project: Rendered) -> None:
+    for path in project.files():
+        with path.open("rb") as handle:
+            if handle.read(2) == b"#!":
+                assert os.access(path, os.X_OK), f"{path} has a shebang but is not executable"
+
+
+def test_images_are_valid_pngs_of_the_right_size(project: Rendered) -> None:
+    assert png_size(project.addon / "icon.png") == (128, 128)
+    assert png_size(project.addon / "logo.png") == (250, 100)
+
+
+def test_dockerfile_pins_the_base_image_and_starts_the_addon(project: Rendered) -> None:
+    text = (project.addon / "Dockerfile").read_text(encoding="utf-8")
+    version = project.combo.python_version
+    base = f"ARG BASE_IMAGE=ghcr.io/home-assistant/base-python:{version}-alpine3.24"
+    assert base in text.splitlines()
+    assert "FROM ${BASE_IMAGE}" in text
+    instructions = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    # Older Supervisors pass BUILD_FROM with a Python-less image; the base image's /init stays.
+    assert "BUILD_FROM" not in instructions
+    assert "ENTRYPOINT" not in instructions
+    assert f'CMD ["python3", "-m", "{project.combo.slug}", "run"]' in text
+    assert f'CMD ["python3", "-m", "{project.combo.slug}", "doctor"]' in text
+    assert "org.opencontainers.image.source=" in text
+    python_version = (project.addon / ".python-version").read_text(encoding="utf-8").strip()
+    assert python_version == version

@@ -1,0 +1,47 @@
+"""External linters, run once per distinct file content (many renders share a Dockerfile)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+_PASSED: set[tuple[str, str]] = set()
+
+
+# Tools that come from the system's packages rather than requirements-test.txt.
+SYSTEM_TOOLS = {"apparmor_parser": "apt-get install apparmor"}
+
+
+def require(tool: str) -> str:
+    """The path of a tool. requirements-test.txt and .ci/run install them all, so in CI a missing
+    tool fails; on a developer's machine a missing system package skips, saying how to get it."""
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", ""),
+                              "/usr/sbin", "/sbin"])  # fmt: skip
+    found = shutil.which(tool, path=search)
+    if found is None:
+        hint = SYSTEM_TOOLS.get(tool, "pip install -r requirements-test.txt")
+        message = f"{tool} is not installed ({hint})"
+        if tool in SYSTEM_TOOLS and not os.environ.get("CI"):
+            pytest.skip(f"SKIPPED CHECK: {message}")
+        pytest.fail(message)
+    return found
+
+
+def check_once(tool: str, args: list[str], content: str, suffix: str, workdir: Path) -> None:
+    """Run `tool *args FILE` on content unless that exact content already passed."""
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    if (tool, digest) in _PASSED:
+        return
+    target = workdir / f"{digest[:16]}{suffix}"
+    target.write_text(content, encoding="utf-8")
+    result = subprocess.run(
+        [require(tool), *args, str(target)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"{tool} failed:\n{result.stdout}{result.stderr}\n---\n{content}"
+    _PASSED.add((tool, digest))
