@@ -1,4 +1,4 @@
-"""Every combination of mounts x persistence, checked against the answers and the Supervisor's rules."""
+"""Every combination of mounts x persistence, checked against the answers and the Supervisor."""
 
 from __future__ import annotations
 
