@@ -59,5 +59,17 @@ def test_answers_file_template_is_where_copier_expects_it() -> None:
     assert template.read_text(encoding="utf-8").strip() == "{{ _copier_answers | to_nice_yaml -}}"
 
 
+def test_this_repository_passes_ruff() -> None:
+    for args in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--no-cache", "tests"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_ci_script_is_executable() -> None:
     assert (REPO / ".ci" / "run").stat().st_mode & 0o111
