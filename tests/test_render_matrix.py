@@ -62,8 +62,10 @@ def test_config_matches_the_answers(project: Rendered) -> None:
     assert config["init"] is False
     assert config["image"] == f"ghcr.io/example/{combo.slug}"
     assert re.search(r'^version: "0\.1\.0"$', project.config_text, re.MULTILINE)
-    expected_options = {"log_level"} | ({"certfile", "keyfile"} if "ssl" in combo.mounts else set())
-    assert set(config["options"]) == expected_options
+    expected = {"log_level", "log_to_file", "retention_days", "min_free_mb"}
+    expected |= {"certfile", "keyfile"} if "ssl" in combo.mounts else set()
+    expected |= {"durable_commits"} if "sqlite" in combo.persistence else set()
+    assert set(config["options"]) == expected
 
 
 def test_map_has_one_entry_per_mount_writable_exactly_as_answered(project: Rendered) -> None:
@@ -79,21 +81,29 @@ def test_map_has_one_entry_per_mount_writable_exactly_as_answered(project: Rende
 def test_backup_keys_follow_the_backup_mode(project: Rendered) -> None:
     config, combo = project.config, project.combo
     assert config.get("backup", "hot") == combo.backup_mode
+    patterns = config["backup_exclude"]
+    # Cache, temporary files and logs are never backed up; the add-on's data always is.
+    for folder in ("cache", "tmp", "logs"):
+        assert any((SUPERVISOR_DATA / folder).match(p) for p in patterns), folder
+    for kept in ("data-version.json", "settings.json", "state.json", "snapshot/metadata.json"):
+        assert not any((SUPERVISOR_DATA / kept).match(p) for p in patterns), kept
     if not combo.hot_sqlite:
-        assert not {"backup_pre", "backup_post", "backup_exclude"} & set(config)
+        assert not {"backup_pre", "backup_post"} & set(config)
+        assert not any((SUPERVISOR_DATA / "database.sqlite3").match(p) for p in patterns)
         return
     # Hooks are exec'd inside the container, split like a shell would but without one.
     assert shlex.split(config["backup_pre"]) == ["python3", "-m", combo.slug, "backup-pre"]
     assert shlex.split(config["backup_post"]) == ["python3", "-m", combo.slug, "backup-post"]
     paths_py = (project.addon / "src" / combo.slug / "paths.py").read_text(encoding="utf-8")
     database = re.search(r'DATABASE_FILE: Final = DATA_DIR / "([^"]+)"', paths_py)
-    snapshot = re.search(r'SNAPSHOT_FILE: Final = DATA_DIR / "([^"]+)" / "([^"]+)"', paths_py)
-    assert database and snapshot
+    assert database
     live = SUPERVISOR_DATA / database[1]
-    patterns = config["backup_exclude"]
     for suffix in ("", "-wal", "-shm"):
         assert any(live.with_name(live.name + suffix).match(p) for p in patterns), suffix
-    kept = SUPERVISOR_DATA / snapshot[1] / snapshot[2]
+    backup_py = (project.addon / "src" / combo.slug / "backup.py").read_text(encoding="utf-8")
+    snapshot_pattern = re.search(r'SNAPSHOT_PATTERN = "([^"]+)"', backup_py)
+    assert snapshot_pattern
+    kept = SUPERVISOR_DATA / "snapshot" / snapshot_pattern[1].replace("*", "0123456789abcdef")
     assert not any(kept.match(p) for p in patterns)
 
 
@@ -195,7 +205,7 @@ def test_dockerfile_pins_the_base_image_and_starts_the_addon(project: Rendered) 
     assert "BUILD_FROM" not in instructions
     assert "ENTRYPOINT" not in instructions
     assert f'CMD ["python3", "-m", "{project.combo.slug}", "run"]' in text
-    assert f'CMD ["python3", "-m", "{project.combo.slug}", "doctor"]' in text
+    assert f'CMD ["python3", "-m", "{project.combo.slug}", "doctor", "--quick"]' in text
     assert "org.opencontainers.image.source=" in text
     python_version = (project.addon / ".python-version").read_text(encoding="utf-8").strip()
     assert python_version == version
