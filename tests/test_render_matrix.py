@@ -161,12 +161,15 @@ def test_layout(project: Rendered) -> None:
         assert repository["url"] == "https://github.com/example/storage-demo"
         assert set(repository) == {"name", "url", "maintainer"}
         workflows = {p.name for p in (root / ".github" / "workflows").iterdir()}
-        assert {"ci.yaml", "builder.yaml", "build-app.yaml"} <= workflows
+        assert {"ci.yaml", "builder.yaml", "build-app.yaml", "template-update.yaml"} <= workflows
+        hooks = load_yaml(root / ".pre-commit-config.yaml")["repos"][0]["hooks"]
+        assert {"id": "check-merge-conflict", "args": ["--assume-in-merge"]} in hooks
         assert (root / combo.slug / "config.yaml").is_file()
     else:
         assert (root / "config.yaml").is_file()
         assert not (root / "repository.yaml").exists()
         assert not (root / ".github").exists()
+        assert not (root / ".pre-commit-config.yaml").exists()
 
 
 def test_no_template_syntax_is_left(project: Rendered) -> None:
