@@ -1,0 +1,204 @@
+"""Hot backup under load, archived and restored the way the Supervisor does it.
+
+The add-on runs while a writer inserts rows; backup-pre runs in the middle of it; the archive is
+built from /data and /config honouring backup_exclude with the Supervisor's own rule (each pattern
+matched with PurePath.match against the Supervisor-side path, an excluded folder pruned with its
+contents: supervisor/apps/app.py `backup`, securetar `atomic_contents_add`); backup-post runs; the
+archive is restored into an empty folder and the add-on started there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from contextlib import closing
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from combos import MOUNTS, PERSISTENCE, Combo
+from conftest import Renderer
+from rendered import load_yaml
+
+pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("backup-restore")]
+
+COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all")
+SLUG = COMBO.slug
+# Where the Supervisor keeps the add-on's folders on the host (since 2026.05).
+SUPERVISOR_PATHS = {
+    "data": PurePosixPath(f"/data/apps/data/local_{SLUG}"),
+    "config": PurePosixPath(f"/data/app_configs/local_{SLUG}"),
+}
+
+
+class Addon:
+    """The rendered add-on run as processes under one HA_APP_ROOT."""
+
+    def __init__(self, addon: Path, root: Path) -> None:
+        self.root = root
+        self.environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        self.environment |= {"HA_APP_ROOT": str(root), "PYTHONPATH": str(addon / "src")}
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", SLUG, *args],
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    def python(self, code: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            env=self.environment,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def start(self) -> subprocess.Popen[str]:
+        """Start `run`; its log up to "Started" is kept in startup_log."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", SLUG],
+            env=self.environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        self.startup_log = ""
+        for line in process.stdout:
+            self.startup_log += line
+            if "Started" in line:
+                return process
+        pytest.fail(f"the add-on did not start: {process.communicate()[0]}")
+
+    @staticmethod
+    def stop(process: subprocess.Popen[str]) -> str:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, out
+        return out
+
+
+def supervisor_archive(root: Path, patterns: list[str], archive: Path) -> list[str]:
+    """Tar data/ and config/ like the Supervisor; return what was left out."""
+    excluded: list[str] = []
+    with tarfile.open(archive, "w") as tar:
+        for part in ("data", "config"):
+            folder = root / part
+            if not folder.exists():
+                continue
+            tar.add(folder, arcname=part, recursive=False)
+            pruned: list[Path] = []
+            for path in sorted(folder.rglob("*")):
+                if any(prune in path.parents for prune in pruned):
+                    continue
+                host_path = SUPERVISOR_PATHS[part] / path.relative_to(folder).as_posix()
+                if any(host_path.match(pattern) for pattern in patterns):
+                    excluded.append(f"{part}/{path.relative_to(folder)}")
+                    if path.is_dir():
+                        pruned.append(path)
+                    continue
+                tar.add(path, arcname=f"{part}/{path.relative_to(folder)}", recursive=False)
+    return excluded
+
+
+def restore(archive: Path, root: Path) -> None:
+    root.mkdir()
+    with tarfile.open(archive) as tar:
+        tar.extractall(root, filter="data")
+
+
+def rows_in(database: Path) -> int:
+    with closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        (count,) = connection.execute("SELECT count(*) FROM event WHERE kind = 'load'").fetchone()
+        return int(count)
+
+
+def test_hot_backup_under_load_restores_every_committed_row(
+    render: Renderer, tmp_path: Path
+) -> None:
+    addon_dir = render.project(COMBO).addon
+    patterns = load_yaml(addon_dir / "config.yaml")["backup_exclude"]
+    addon = Addon(addon_dir, tmp_path / "live")
+    running = addon.start()
+    database = tmp_path / "live" / "data" / "database.sqlite3"
+    committed = 0
+    stop = threading.Event()
+
+    def writer() -> None:
+        nonlocal committed
+        with closing(sqlite3.connect(database, timeout=30)) as connection:
+            connection.execute("PRAGMA synchronous = FULL")
+            while not stop.is_set():
+                connection.execute(
+                    "INSERT INTO event (created, kind, data) VALUES (datetime(), 'load', '{}')"
+                )
+                connection.commit()
+                committed += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    time.sleep(0.5)
+    before_backup = committed
+    pre = addon.command("backup-pre")
+    archive = tmp_path / "backup.tar"
+    excluded = supervisor_archive(tmp_path / "live", patterns, archive)  # while writes go on
+    post = addon.command("backup-post")
+    stop.set()
+    thread.join()
+    Addon.stop(running)
+    assert pre.returncode == 0, pre.stdout + pre.stderr
+    assert post.returncode == 0, post.stdout + post.stderr
+    assert "data/database.sqlite3" in excluded
+    assert before_backup > 0
+
+    restore(archive, tmp_path / "restored")
+    restored = Addon(addon_dir, tmp_path / "restored")
+    assert not (tmp_path / "restored" / "data" / "database.sqlite3").exists()
+    Addon.stop(restored.start())
+    assert "Restored" in restored.startup_log
+    assert rows_in(tmp_path / "restored" / "data" / "database.sqlite3") >= before_backup
+    assert restored.command("doctor").returncode == 0
+
+
+def test_backup_of_an_older_version_is_migrated_on_restore(
+    render: Renderer, tmp_path: Path
+) -> None:
+    addon_dir = render.project(COMBO).addon
+    patterns = load_yaml(addon_dir / "config.yaml")["backup_exclude"]
+    old = Addon(addon_dir, tmp_path / "old")
+    # Data as an older add-on left it: schema step 1 only, data version 1, then a backup of the
+    # stopped add-on (no hooks: the snapshot it made when it stopped is what the backup holds).
+    old.python(
+        f"from {SLUG} import backup, migrations, paths\n"
+        f"from {SLUG}.database import SCHEMA, Database\n"
+        "migrations.migrate(steps=migrations.STEPS[:1])\n"
+        "db = Database(schema=SCHEMA[:1])\n"
+        "db.add_events([('load', {}) for _ in range(25)])\n"
+        "db.close()\n"
+        "backup.prepare()\n"
+    )
+    archive = tmp_path / "backup.tar"
+    supervisor_archive(tmp_path / "old", patterns, archive)
+    restore(archive, tmp_path / "restored")
+    restored = Addon(addon_dir, tmp_path / "restored")
+    Addon.stop(restored.start())
+    assert "Restored" in restored.startup_log
+    assert "Data migration 2" in restored.startup_log
+    database = tmp_path / "restored" / "data" / "database.sqlite3"
+    assert rows_in(database) == 25
+    with closing(sqlite3.connect(database)) as connection:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+    latest = restored.python(f"from {SLUG}.database import SCHEMA; print(len(SCHEMA))")
+    assert version == int(latest) > 1
