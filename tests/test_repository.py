@@ -62,7 +62,7 @@ def test_answers_file_template_is_where_copier_expects_it() -> None:
 def test_this_repository_passes_ruff() -> None:
     for args in (["check"], ["format", "--check"]):
         result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "--no-cache", "tests"],
+            [sys.executable, "-m", "ruff", *args, "--no-cache", "tests", "benchmarks"],
             cwd=REPO,
             capture_output=True,
             text=True,
