@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Iterator, Mapping
@@ -20,18 +21,20 @@ TEMPLATE_PARTS = ("copier.yml", "template", "includes")
 CACHE_PATTERNS = ("__pycache__", "*.py[co]", ".mypy_cache", ".ruff_cache", ".pytest_cache")
 
 
+@functools.cache
 def copier_config() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
     return loaded
 
 
-def questions() -> set[str]:
+@functools.cache
+def questions() -> frozenset[str]:
     """Names users may answer: every question that is not a computed (`when: false`) value."""
-    return {
+    return frozenset(
         key
         for key, spec in copier_config().items()
         if not key.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
-    }
+    )
 
 
 _compile = jinja2.Environment.compile
