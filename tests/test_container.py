@@ -30,6 +30,13 @@ from rendered import load_yaml
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("container")]
 
 COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app")
+# A few representative answer sets: everything with hot backups of a database; settings only with
+# cold backups and no mount; one read-only mount with a state file.
+RUN_COMBOS = [
+    COMBO,
+    Combo(mounts=(), persistence=("json_config",), backup_mode="cold"),
+    Combo(mounts=("media",), persistence=("state",), python_version="3.12"),
+]
 SLUG = COMBO.slug
 BASE_IMAGE = "localhost/ha-standin-python:bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -139,10 +146,11 @@ def options_json(host: Path, config: dict[str, object]) -> None:
     (host / "data" / "options.json").write_text(json.dumps(config["options"]))
 
 
+@pytest.mark.parametrize("combo", RUN_COMBOS, ids=lambda combo: combo.id)
 def test_the_addon_runs_in_its_image_as_under_the_supervisor(
-    render: Renderer, base_image: str, tmp_path: Path
+    render: Renderer, base_image: str, tmp_path: Path, combo: Combo
 ) -> None:
-    addon = render.project(COMBO).addon
+    addon = render.project(combo).addon
     config = load_yaml(addon / "config.yaml")
     image = build(addon, base_image, "0.1.0")
     options_json(tmp_path, config)
@@ -152,21 +160,28 @@ def test_the_addon_runs_in_its_image_as_under_the_supervisor(
         assert doctor.returncode == 0, doctor.stdout
         health = podman("healthcheck", "run", container.name, check=False)
         assert health.returncode == 0, health.stdout + health.stderr
-        refused = container.exec("python3", "-c", "open('/ssl/new.pem', 'w')")
-        assert refused.returncode != 0
-        assert "Read-only file system" in refused.stderr
-        for hook in ("backup_pre", "backup_post"):
-            # Exec'd like the Supervisor does: split like a shell, run without one.
-            result = container.exec(*shlex.split(str(config[hook])))
-            assert result.returncode == 0, result.stdout + result.stderr
-        metadata = json.loads((tmp_path / "data" / "snapshot" / "metadata.json").read_text())
-        assert (tmp_path / "data" / metadata["snapshot"]["path"]).is_file()
+        for entry in config.get("map", []):
+            if entry.get("read_only", True):
+                path = supervisor_rules.MAP_CONTAINER_PATHS[entry["type"]]
+                refused = container.exec("python3", "-c", f"open('{path}/new.txt', 'w')")
+                assert refused.returncode != 0
+                assert "Read-only file system" in refused.stderr
+        if combo.hot_sqlite:
+            for hook in ("backup_pre", "backup_post"):
+                # Exec'd like the Supervisor does: split like a shell, run without one.
+                result = container.exec(*shlex.split(str(config[hook])))
+                assert result.returncode == 0, result.stdout + result.stderr
+            metadata = json.loads((tmp_path / "data" / "snapshot" / "metadata.json").read_text())
+            assert (tmp_path / "data" / metadata["snapshot"]["path"]).is_file()
+        else:
+            assert "backup_pre" not in config
         timeout = int(str(config.get("timeout", 10)))
         assert container.stop(timeout) < timeout
         assert container.exit_code() == 0, container.logs()
         assert "Stopped cleanly" in container.logs()
-        state = json.loads((tmp_path / "data" / "state.json").read_text())
-        assert state["status"] == "stopped"
+        if "state" in combo.persistence:
+            state = json.loads((tmp_path / "data" / "state.json").read_text())
+            assert state["status"] == "stopped"
     finally:
         podman("rm", "-f", container.name, check=False)
 
