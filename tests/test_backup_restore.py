@@ -125,11 +125,20 @@ def rows_in(database: Path) -> int:
         return int(count)
 
 
+@pytest.fixture
+def addon_dir(render: Renderer) -> Path:
+    return render.project(COMBO).addon
+
+
+@pytest.fixture
+def patterns(addon_dir: Path) -> list[str]:
+    """config.yaml's backup_exclude, which the archive honours."""
+    return list(load_yaml(addon_dir / "config.yaml")["backup_exclude"])
+
+
 def test_hot_backup_under_load_restores_every_committed_row(
-    render: Renderer, tmp_path: Path
+    addon_dir: Path, patterns: list[str], tmp_path: Path
 ) -> None:
-    addon_dir = render.project(COMBO).addon
-    patterns = load_yaml(addon_dir / "config.yaml")["backup_exclude"]
     addon = Addon(addon_dir, tmp_path / "live")
     running = addon.start()
     database = tmp_path / "live" / "data" / "database.sqlite3"
@@ -173,10 +182,8 @@ def test_hot_backup_under_load_restores_every_committed_row(
 
 
 def test_backup_of_an_older_version_is_migrated_on_restore(
-    render: Renderer, tmp_path: Path
+    addon_dir: Path, patterns: list[str], tmp_path: Path
 ) -> None:
-    addon_dir = render.project(COMBO).addon
-    patterns = load_yaml(addon_dir / "config.yaml")["backup_exclude"]
     old = Addon(addon_dir, tmp_path / "old")
     # Data as an older add-on left it: schema step 1 only, data version 1, then a backup of the
     # stopped add-on (no hooks: the snapshot it made when it stopped is what the backup holds).
