@@ -149,5 +149,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         combo = callspec.params.get("combo") if callspec else None
-        if combo is not None:
+        if combo is not None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(combo.id))

@@ -92,8 +92,9 @@ def base_image(containers: None) -> str:
     return BASE_IMAGE
 
 
-def build(addon: Path, base: str, version: str) -> str:
-    tag = f"localhost/{SLUG}:{version}"
+def build(addon: Path, base: str, version: str, name: str) -> str:
+    """Build the add-on's image as localhost/<name>:<version>; name is unique per test."""
+    tag = f"localhost/{name}:{version}"
     podman(
         "build", "--format", "docker", "--build-arg", f"BASE_IMAGE={base}",
         "--build-arg", f"BUILD_VERSION={version}", "-t", tag, str(addon),
@@ -152,9 +153,10 @@ def test_the_addon_runs_in_its_image_as_under_the_supervisor(
 ) -> None:
     addon = render.project(combo).addon
     config = load_yaml(addon / "config.yaml")
-    image = build(addon, base_image, "0.1.0")
+    name = f"{SLUG}-run-{combo.id.lower().replace('+', '-')}"
+    image = build(addon, base_image, "0.1.0", name)
     options_json(tmp_path, config)
-    container = Container(f"{SLUG}-run", image, tmp_path, config)
+    container = Container(name, image, tmp_path, config)
     try:
         doctor = container.exec("python3", "-m", SLUG, "doctor")
         assert doctor.returncode == 0, doctor.stdout
@@ -193,7 +195,9 @@ def test_data_survives_an_update_and_its_migration_runs_once(
     config = load_yaml(addon / "config.yaml")
     host = tmp_path / "host"
     options_json(host, config)
-    first = Container(f"{SLUG}-v1", build(addon, base_image, "0.1.0"), host, config)
+    first = Container(
+        f"{SLUG}-v1", build(addon, base_image, "0.1.0", f"{SLUG}-update"), host, config
+    )
     first.stop(10)
     podman("rm", "-f", first.name)
 
@@ -208,7 +212,7 @@ def test_data_survives_an_update_and_its_migration_runs_once(
         "STEPS: tuple[Step, ...] = (_create_folders, _rename_legacy_settings, _mark)",
     )
     migrations.write_text(text)
-    image = build(newer, base_image, "0.2.0")
+    image = build(newer, base_image, "0.2.0", f"{SLUG}-update")
     for run in range(2):
         container = Container(f"{SLUG}-v2-{run}", image, host, config)
         container.stop(10)
