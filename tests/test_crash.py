@@ -128,4 +128,4 @@ def test_random_kills_lose_nothing_acknowledged(render: Renderer, tmp_path: Path
                 check=False,
             )
             assert doctor.returncode == 0, f"seed {seed}:\n{doctor.stdout}"
-    assert rows > KILLS, f"seed {seed}: too few writes happened between kills to mean much"
+    assert rows >= KILLS // 4, f"seed {seed}: too few writes happened between kills to mean much"
