@@ -200,3 +200,24 @@ def test_every_question_has_help() -> None:
 
 def test_strict_undefined_is_configured() -> None:
     assert copier_config()["_envops"]["undefined"] == "jinja2.StrictUndefined"
+
+
+@pytest.mark.parametrize(
+    ("layout", "step"),
+    [("repository", "git init && git add -A"), ("app", "Commit the folder, with its .copier")],
+)
+def test_next_steps_after_copy_fit_the_layout(
+    template_snapshot: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    layout: str,
+    step: str,
+) -> None:
+    copier.run_copy(
+        str(template_snapshot), tmp_path / "out", data=NAME | {"layout": layout}, defaults=True,
+        unsafe=False,
+    )  # fmt: skip
+    message = capfd.readouterr().err
+    assert f'Your add-on "Garden Logger" is ready in {tmp_path / "out"}' in message
+    assert step in message
+    assert "copier update --skip-answered" in message
