@@ -25,7 +25,7 @@ from rendered import load_yaml
 
 pytestmark = pytest.mark.xdist_group("update")
 
-ADDON = "{{ addon_dir }}"
+ADDON = "{{ slug }}"
 SLUG = "update_demo"
 NEW_HEARTBEAT = "HEARTBEAT_SECONDS = 30.0"
 
