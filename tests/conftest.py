@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import copier
 import jinja2
 import pytest
 import yaml
@@ -68,6 +69,15 @@ def _compile_once(
 
 
 _COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
+def copy(template: Path, destination: Path, *, vcs_ref: str | None = None, **answers: Any) -> Path:
+    """Render as a user does: `copier copy --defaults -d ...`, never with --trust."""
+    copier.run_copy(
+        str(template), destination, data=answers, defaults=True, unsafe=False, vcs_ref=vcs_ref,
+        quiet=True,
+    )  # fmt: skip
+    return destination
 
 
 @pytest.fixture(scope="session", autouse=True)

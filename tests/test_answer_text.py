@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import copy
 from rendered import load_yaml
 
 pytestmark = pytest.mark.xdist_group("answer-text")
@@ -29,14 +29,7 @@ EXAMPLES = settings(
 
 def render_or_reason(template: Path, destination: Path, **answers: Any) -> Path | str:
     try:
-        copier.run_copy(
-            str(template),
-            destination,
-            data={"slug": "text_demo", **answers},
-            defaults=True,
-            unsafe=False,
-            quiet=True,
-        )
+        copy(template, destination, **{"slug": "text_demo", **answers})
     except ValueError as error:
         return str(error)
     return destination

@@ -13,18 +13,10 @@ import copier
 import jinja2
 import pytest
 
-from conftest import REPO, copier_config, questions
+from conftest import REPO, copier_config, copy, questions
 from rendered import load_yaml
 
 NAME = {"name": "Garden Logger"}
-
-
-def copy(template: Path, destination: Path, **answers: Any) -> Path:
-    """Render like a user would: `copier copy --defaults -d ...`, with no --trust."""
-    copier.run_copy(
-        str(template), destination, data=answers, defaults=True, unsafe=False, quiet=True
-    )
-    return destination
 
 
 def test_defaults_need_only_the_name(template_snapshot: Path, tmp_path: Path) -> None:
@@ -171,6 +163,18 @@ def test_undefined_names_fail_loudly(template_snapshot: Path, tmp_path: Path) ->
     readme.write_text(readme.read_text() + "{{ typo_in_a_variable }}\n")
     with pytest.raises(jinja2.UndefinedError, match="typo_in_a_variable"):
         copy(broken, tmp_path / "out", **NAME)
+
+
+def test_both_layouts_record_answers_alike() -> None:
+    """Layout app renders template/{{ slug }}/ alone, with its own answers-file template."""
+    template = REPO / "template"
+    repository = template / "{{ _copier_conf.answers_file }}.jinja"
+    app = (
+        template
+        / "{{ slug }}"
+        / "{% if layout == 'app' %}{{ _copier_conf.answers_file }}{% endif %}.jinja"
+    )
+    assert app.read_text(encoding="utf-8") == repository.read_text(encoding="utf-8")
 
 
 def test_reserved_slugs_cover_this_python() -> None:

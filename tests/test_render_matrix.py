@@ -165,11 +165,16 @@ def test_layout(project: Rendered) -> None:
         hooks = load_yaml(root / ".pre-commit-config.yaml")["repos"][0]["hooks"]
         assert {"id": "check-merge-conflict", "args": ["--assume-in-merge"]} in hooks
         assert (root / combo.slug / "config.yaml").is_file()
+        assert not (root / combo.slug / ".copier-answers.yml").exists()
     else:
         assert (root / "config.yaml").is_file()
-        assert not (root / "repository.yaml").exists()
-        assert not (root / ".github").exists()
-        assert not (root / ".pre-commit-config.yaml").exists()
+        for repository_file in (
+            "repository.yaml",
+            ".github",
+            ".pre-commit-config.yaml",
+            ".yamllint.yaml",
+        ):
+            assert not (root / repository_file).exists(), repository_file
 
 
 def test_no_template_syntax_is_left(project: Rendered) -> None:

@@ -20,7 +20,7 @@ import pytest
 from copier.errors import UnsafeTemplateError
 
 from combos import MOUNTS
-from conftest import copier_config
+from conftest import copier_config, copy
 from rendered import load_yaml
 
 pytestmark = pytest.mark.xdist_group("update")
@@ -58,15 +58,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory, template_snapshot: P
 
 def generate(template: Path, destination: Path, ref: str = "1.0.0", **answers: Any) -> Path:
     """`copier copy` at a release, then commit the result as a user would."""
-    copier.run_copy(
-        str(template),
-        destination,
-        data={"name": "Update Demo", **answers},
-        defaults=True,
-        unsafe=False,
-        vcs_ref=ref,
-        quiet=True,
-    )
+    copy(template, destination, vcs_ref=ref, **{"name": "Update Demo", **answers})
     if not (destination / ".git").exists() and not _inside_repo(destination):
         git(destination, "init", "-q")
     git(destination, "add", "-A")
@@ -294,9 +286,7 @@ def test_anything_that_needs_trust_fails_these_tests(template_repo: Path, tmp_pa
     git(unsafe, "commit", "-q", "-am", "add a task")
     git(unsafe, "tag", "2.0.0")
     with pytest.raises(UnsafeTemplateError):
-        copier.run_copy(
-            str(unsafe), tmp_path / "out", data={"name": "X"}, defaults=True, unsafe=False
-        )
+        copy(unsafe, tmp_path / "out", name="X")
 
 
 def test_every_mount_survives_a_round_trip_through_update(
