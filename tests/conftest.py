@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import copier
+import copier._main
 import jinja2
 import pytest
 import yaml
@@ -71,6 +73,13 @@ def _compile_once(
 _COMPILED: dict[tuple[Any, ...], Any] = {}
 
 
+def git(cwd: Path, *args: str) -> str:
+    """Run git in cwd and return its output; a hang fails after two minutes."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+
+
 def copy(template: Path, destination: Path, *, vcs_ref: str | None = None, **answers: Any) -> Path:
     """Render as a user does: `copier copy --defaults -d ...`, never with --trust."""
     copier.run_copy(
@@ -80,10 +89,29 @@ def copy(template: Path, destination: Path, *, vcs_ref: str | None = None, **ans
     return destination
 
 
+_sync_executable_bit = copier._main.Worker._sync_git_index_executable_bit
+
+
+def _sync_executable_bit_in_git_only(self: Any, dst_relpath: Path, src_mode: int) -> None:
+    """Copier's executable-bit sync, skipped where it cannot do anything: outside a git work tree.
+
+    For every file it writes, copier asks `git config core.fileMode` in a subprocess, and does
+    nothing more unless the destination is a git repository with fileMode off. Most test renders go
+    to plain temporary folders, where that subprocess is half of a render's time. Renders into a
+    repository (the update and journey tests) still run it. Tests only.
+    """
+    root = Path(self.subproject.local_abspath)
+    if any((folder / ".git").exists() for folder in (root, *root.parents)):
+        _sync_executable_bit(self, dst_relpath, src_mode)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def fast_jinja() -> Iterator[None]:
+def fast_copier() -> Iterator[None]:
     patch = pytest.MonkeyPatch()
     patch.setattr(jinja2.Environment, "compile", _compile_once)
+    patch.setattr(
+        copier._main.Worker, "_sync_git_index_executable_bit", _sync_executable_bit_in_git_only
+    )
     yield
     patch.undo()
 
@@ -121,11 +149,12 @@ def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Renderer:
-    """Render answers through pytest-copie once per session and reuse the result."""
+    """Render each set of answers once per session, as a user would (`copier copy --defaults -d`,
+    never --trust), and reuse the result."""
 
-    def __init__(self, copie: Any, template: Path) -> None:
-        self.copie = copie
+    def __init__(self, template: Path, destinations: Path) -> None:
         self.template = template
+        self.destinations = destinations
         self.known = questions()
         self.cache: dict[str, Path] = {}
         self.projects: dict[Combo, Rendered] = {}
@@ -135,11 +164,8 @@ class Renderer:
         assert not unknown, f"not questions of copier.yml: {sorted(unknown)}"
         key = json.dumps(answers, sort_keys=True)
         if key not in self.cache:
-            result = self.copie.copy(extra_answers=dict(answers), template_dir=self.template)
-            if result.exception is not None:
-                raise result.exception
-            assert result.project_dir is not None
-            self.cache[key] = result.project_dir
+            destination = self.destinations / f"render{len(self.cache):04d}"
+            self.cache[key] = copy(self.template, destination, **answers)
         return self.cache[key]
 
     def project(self, combo: Combo) -> Rendered:
@@ -150,8 +176,8 @@ class Renderer:
 
 
 @pytest.fixture(scope="session")
-def render(copie_session: Any, template_snapshot: Path) -> Renderer:
-    return Renderer(copie_session, template_snapshot)
+def render(template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    return Renderer(template_snapshot, tmp_path_factory.mktemp("renders"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -4,7 +4,8 @@ The add-on runs while a writer inserts rows; backup-pre runs in the middle of it
 built from /data and /config honouring backup_exclude with the Supervisor's own rule (each pattern
 matched with PurePath.match against the Supervisor-side path, an excluded folder pruned with its
 contents: supervisor/apps/app.py `backup`, securetar `atomic_contents_add`); backup-post runs; the
-archive is restored into an empty folder and the add-on started there.
+archive is restored into an empty folder and the add-on started there. The writer's progress is
+counted, not timed, and every wait is bounded generously, so a loaded machine only makes it slower.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("backup-restore")]
 
 COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all")
 SLUG = COMBO.slug
+WAIT = 60  # seconds: the bound on every wait, so a hang fails instead of stalling the suite
+ROWS_BEFORE_BACKUP = 50  # rows the writer commits before backup-pre runs
 # Where the Supervisor keeps the add-on's folders on the host (since 2026.05).
 SUPERVISOR_PATHS = {
     "data": PurePosixPath(f"/data/apps/data/local_{SLUG}"),
@@ -52,7 +55,7 @@ class Addon:
             capture_output=True,
             text=True,
             check=False,
-            timeout=60,
+            timeout=WAIT,
         )
 
     def python(self, code: str) -> str:
@@ -62,29 +65,36 @@ class Addon:
             check=True,
             capture_output=True,
             text=True,
+            timeout=WAIT,
         ).stdout
 
-    def start(self) -> subprocess.Popen[str]:
-        """Start `run`; its log up to "Started" is kept in startup_log."""
-        process = subprocess.Popen(
-            [sys.executable, "-m", SLUG],
-            env=self.environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert process.stdout is not None
-        self.startup_log = ""
-        for line in process.stdout:
-            self.startup_log += line
-            if "Started" in line:
-                return process
-        pytest.fail(f"the add-on did not start: {process.communicate()[0]}")
+    def start(self) -> subprocess.Popen[bytes]:
+        """Start `run` and wait until it logs "Started"; its log so far is kept in startup_log."""
+        self.log = self.root.with_name(f"{self.root.name}.log")  # outside the backed-up folders
+        with self.log.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", SLUG], env=self.environment, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + WAIT
+        while "Started" not in (text := self.log.read_text()):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail(f"the add-on did not start (waited up to {WAIT} s):\n{text}")
+            time.sleep(0.05)
+        self.startup_log = text
+        return process
 
-    @staticmethod
-    def stop(process: subprocess.Popen[str]) -> str:
+    def stop(self, process: subprocess.Popen[bytes]) -> str:
+        """SIGTERM, as the Supervisor stops it; it must exit by itself with status 0."""
         process.send_signal(signal.SIGTERM)
-        out, _ = process.communicate(timeout=30)
+        try:
+            process.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"the add-on did not stop within {WAIT} s:\n{self.log.read_text()}")
+        out = self.log.read_text()
         assert process.returncode == 0, out
         return out
 
@@ -143,39 +153,47 @@ def test_hot_backup_under_load_restores_every_committed_row(
     running = addon.start()
     database = tmp_path / "live" / "data" / "database.sqlite3"
     committed = 0
+    failures: list[BaseException] = []
     stop = threading.Event()
 
     def writer() -> None:
         nonlocal committed
-        with closing(sqlite3.connect(database, timeout=30)) as connection:
-            connection.execute("PRAGMA synchronous = FULL")
-            while not stop.is_set():
-                connection.execute(
-                    "INSERT INTO event (created, kind, data) VALUES (datetime(), 'load', '{}')"
-                )
-                connection.commit()
-                committed += 1
+        try:
+            with closing(sqlite3.connect(database, timeout=WAIT)) as connection:
+                connection.execute("PRAGMA synchronous = FULL")
+                while not stop.is_set():
+                    connection.execute(
+                        "INSERT INTO event (created, kind, data) VALUES (datetime(), 'load', '{}')"
+                    )
+                    connection.commit()
+                    committed += 1
+        except BaseException as error:
+            failures.append(error)
 
     thread = threading.Thread(target=writer)
     thread.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + WAIT
+    while committed < ROWS_BEFORE_BACKUP and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)  # backup-pre comes after a count of commits, not after a delay
     before_backup = committed
     pre = addon.command("backup-pre")
     archive = tmp_path / "backup.tar"
     excluded = supervisor_archive(tmp_path / "live", patterns, archive)  # while writes go on
     post = addon.command("backup-post")
     stop.set()
-    thread.join()
-    Addon.stop(running)
+    thread.join(timeout=WAIT)
+    addon.stop(running)
+    assert not failures, failures
+    assert not thread.is_alive(), "the writer did not stop"
+    assert before_backup >= ROWS_BEFORE_BACKUP, f"{before_backup} rows in {WAIT} s"
     assert pre.returncode == 0, pre.stdout + pre.stderr
     assert post.returncode == 0, post.stdout + post.stderr
     assert "data/database.sqlite3" in excluded
-    assert before_backup > 0
 
     restore(archive, tmp_path / "restored")
     restored = Addon(addon_dir, tmp_path / "restored")
     assert not (tmp_path / "restored" / "data" / "database.sqlite3").exists()
-    Addon.stop(restored.start())
+    restored.stop(restored.start())
     assert "Restored" in restored.startup_log
     assert rows_in(tmp_path / "restored" / "data" / "database.sqlite3") >= before_backup
     assert restored.command("doctor").returncode == 0
@@ -200,7 +218,7 @@ def test_backup_of_an_older_version_is_migrated_on_restore(
     supervisor_archive(tmp_path / "old", patterns, archive)
     restore(archive, tmp_path / "restored")
     restored = Addon(addon_dir, tmp_path / "restored")
-    Addon.stop(restored.start())
+    restored.stop(restored.start())
     assert "Restored" in restored.startup_log
     assert "Data migration 2" in restored.startup_log
     database = tmp_path / "restored" / "data" / "database.sqlite3"

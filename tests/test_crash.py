@@ -6,7 +6,18 @@ snapshots, printing an acknowledgement after each one returns. The parent kills 
 moment, then checks what a power cut or an OOM kill would leave: every JSON file parses and holds
 the old or the new value, the database passes integrity_check and holds every acknowledged row, the
 backup metadata points to an intact snapshot, and after the next start no temporary file is left.
-CRASH_KILLS sets the number of kills (a soak run: CRASH_KILLS=5000).
+
+The kill moments do not depend on how fast the machine is: the parent reads the child's output as
+it comes and draws each moment relative to what the child reports. Most kills come after a random
+number of acknowledged writes; the others during start-up, after a random number of its log lines
+or after a random fraction of the previous start-up's duration. Every tenth start re-runs the data
+migrations and some starts restore the database from the backup snapshot, so kills also land in
+those. The test counts where the kills landed and requires enough of them in real work and in
+start-up. The folders and options.json exist before the first start, as the Supervisor creates
+them before it starts a container.
+
+CRASH_KILLS sets the number of kills (a soak run: CRASH_KILLS=5000); CRASH_SEED replays the kill
+plan of a failed run (the seed is in every failure message).
 """
 
 from __future__ import annotations
@@ -14,15 +25,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import random
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
+from collections import Counter
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import supervisor_rules
 from combos import MOUNTS, PERSISTENCE, Combo
 from conftest import Renderer
 
@@ -31,14 +48,23 @@ pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("crash")]
 KILLS = int(os.environ.get("CRASH_KILLS", "200"))
 COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all")
 SLUG = COMBO.slug
+WAIT = 60.0  # seconds: the bound on every wait for a child, so a hang fails instead of stalling
+START_UP_SHARE = 0.3  # the share of kills aimed at start-up; the rest hit work
+MAX_ACKS = 80  # work kills come after 1..MAX_ACKS acknowledgements (40 writes: one snapshot)
+MIGRATE_EVERY = 10  # every tenth start finds no data version and runs the data migrations again
+RESTORE_EVERY = 25  # every 25th start finds only the backup snapshot (a restored backup)
 
 CHILD = f"""
 import json
-from {SLUG} import app, backup, paths
+from {SLUG} import app, backup, logsetup, paths
 from {SLUG}.options import load_options
 
-stores = app.start(load_options())
+options = load_options()
+logsetup.configure("info")  # start-up's log lines on stdout: the parent counts them
+print("BOOT", flush=True)
+stores = app.start(options)
 leftovers = [p.name for p in paths.DATA_DIR.glob(".tmp-*")]
+leftovers += [p.name for p in paths.DATA_DIR.glob("*.restoring")]
 leftovers += [p.name for p in paths.SNAPSHOT_DIR.glob(".partial*")]
 print("READY", json.dumps(leftovers), flush=True)
 counter = int(stores.settings.get("counter", 0))
@@ -53,6 +79,126 @@ while True:
     if counter % 40 == 0:
         backup.prepare()
 """
+
+
+@dataclass(frozen=True)
+class Plan:
+    """When to kill one child: after `acks` acknowledgements, or during start-up after the given
+    share of the previous start-up's log lines (`lines`) or of its duration (`time`)."""
+
+    kind: str  # "work", "lines" or "time"
+    acks: int = 0
+    share: float = 0.0
+
+    def __str__(self) -> str:
+        if self.kind == "work":
+            return f"kill after {self.acks} acknowledgements"
+        return f"kill at {self.share:.2f} of start-up ({self.kind})"
+
+
+def plans(rng: random.Random) -> list[Plan]:
+    """The kill plan: a fixed share aimed at start-up, in random order; the first at work, so the
+    start-up the others are drawn against has been seen. Draws never depend on outcomes, so a
+    seed always gives the same plan."""
+    start_up = round(KILLS * START_UP_SHARE)
+    kinds = ["work"] * (KILLS - start_up) + ["lines", "time"] * (start_up // 2)
+    kinds += ["lines"] * (KILLS - len(kinds))
+    rng.shuffle(kinds)
+    if kinds and kinds[0] != "work":
+        kinds[kinds.index("work")] = kinds[0]
+        kinds[0] = "work"
+    return [Plan(kind, acks=rng.randint(1, MAX_ACKS), share=rng.random()) for kind in kinds]
+
+
+class Child:
+    """One run of CHILD; a thread reads its stdout line by line as it comes."""
+
+    def __init__(self, environment: dict[str, str], stderr: Path) -> None:
+        self.stderr_path = stderr
+        with stderr.open("w") as error_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", CHILD],
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=error_file,
+                text=True,
+            )
+        self.lines: queue.Queue[tuple[float, str | None]] = queue.Queue()
+        self.output: list[tuple[float, str]] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        with self.process.stdout as stdout:
+            for line in stdout:
+                self.lines.put((time.monotonic(), line))
+        self.lines.put((time.monotonic(), None))
+
+    def next_line(self, until: float) -> tuple[float, str] | None:
+        """The next complete line; None when `until` (a monotonic time) comes first."""
+        try:
+            at, line = self.lines.get(timeout=max(0.0, until - time.monotonic()))
+        except queue.Empty:
+            return None
+        if line is None:
+            self.lines.put((at, None))
+            raise ChildEnded
+        self.output.append((at, line))
+        return at, line
+
+    def kill(self) -> None:
+        """SIGKILL it, then collect the rest of what it printed."""
+        self.process.kill()
+        self.process.wait(timeout=WAIT)
+        self.reader.join(timeout=WAIT)
+        assert not self.reader.is_alive(), "the child's stdout stayed open after it was killed"
+        while True:
+            at, line = self.lines.get_nowait()
+            if line is None:
+                return
+            self.output.append((at, line))
+
+    def complete_lines(self) -> list[tuple[float, str]]:
+        """What it printed in whole lines: the kill can cut the last one short."""
+        return [(at, line[:-1]) for at, line in self.output if line.endswith("\n")]
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+
+class ChildEnded(Exception):
+    """The child's stdout closed before the parent killed it."""
+
+
+def run_until_kill(child: Child, plan: Plan, last_lines: int, last_duration: float) -> None:
+    """Read the child's output until the plan says kill; fail if it stalls for WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    kill_at: float | None = None  # set at BOOT for a "time" plan
+    ready = False
+    start_up_lines = acks = 0
+    while True:
+        got = child.next_line(deadline if kill_at is None else min(deadline, kill_at))
+        if got is None:
+            if kill_at is not None and time.monotonic() >= kill_at:
+                return
+            raise TimeoutError(f"no kill point reached within {WAIT:.0f} s")
+        at, line = got
+        kind = line.split(" ", 1)[0].strip()
+        if kind == "BOOT" and plan.kind == "time":
+            kill_at = at + plan.share * last_duration
+        elif kind == "READY":
+            ready = True
+            if plan.kind == "lines":
+                return  # start-up had fewer lines than the last one: kill now
+        elif ready and kind in ("S", "D"):
+            acks += 1
+            if plan.kind == "work" and acks >= plan.acks:
+                return
+        elif not ready and kind != "BOOT":
+            start_up_lines += 1
+            if plan.kind == "lines" and start_up_lines >= 1 + int(plan.share * last_lines):
+                return
 
 
 def verify(data: Path, counter: int, rows: int) -> None:
@@ -78,54 +224,122 @@ def verify(data: Path, counter: int, rows: int) -> None:
         assert digest == recorded["snapshot"]["sha256"]
 
 
+def lose_the_live_database(data: Path) -> int | None:
+    """Leave only the backup snapshot, as a restored backup does; return the rows it holds."""
+    metadata = data / "snapshot" / "metadata.json"
+    if not metadata.exists():
+        return None
+    snapshot = data / json.loads(metadata.read_text())["snapshot"]["path"]
+    with closing(sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)) as connection:
+        (rows,) = connection.execute("SELECT count(*) FROM event").fetchone()
+    for suffix in ("", "-wal", "-shm"):
+        (data / f"database.sqlite3{suffix}").unlink(missing_ok=True)
+    return int(rows)
+
+
+def supervisor_folders(root: Path, config: dict[str, object]) -> None:
+    """What the Supervisor creates before it starts the container: /data with options.json (the
+    defaults of config.yaml) and every mapped folder."""
+    (root / "data").mkdir()
+    (root / "data" / "options.json").write_text(json.dumps(config["options"]))
+    for entry in config.get("map", []):  # type: ignore[attr-defined]
+        path = supervisor_rules.MAP_CONTAINER_PATHS[entry["type"]]
+        (root / path.lstrip("/")).mkdir(parents=True)
+
+
 def test_random_kills_lose_nothing_acknowledged(render: Renderer, tmp_path: Path) -> None:
-    addon = render.project(COMBO).addon
+    project = render.project(COMBO)
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
-    environment |= {"HA_APP_ROOT": str(tmp_path), "PYTHONPATH": str(addon / "src")}
+    environment |= {"HA_APP_ROOT": str(tmp_path), "PYTHONPATH": str(project.addon / "src")}
+    supervisor_folders(tmp_path, project.config)
     data = tmp_path / "data"
-    seed = random.randrange(1 << 30)
+    seed = int(os.environ.get("CRASH_SEED") or random.randrange(1 << 30))
     rng = random.Random(seed)
     counter = rows = 0
-    for kill in range(KILLS):
-        if kill % 10 == 9:
+    restore_pending = False
+    counts: Counter[str] = Counter()  # where the kills landed, by what the child had printed
+    acknowledged = 0
+    last_lines, last_duration = 1, 0.0  # the last complete start-up: log lines, seconds
+    for kill, plan in enumerate(plans(rng)):
+        where = f"seed {seed}, kill {kill} ({plan})"
+        if kill % MIGRATE_EVERY == MIGRATE_EVERY - 1:
             (data / "data-version.json").unlink(missing_ok=True)  # migrations run again
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        if kill % RESTORE_EVERY == RESTORE_EVERY // 2:
+            restored_rows = lose_the_live_database(data)
+            if restored_rows is not None:
+                rows, restore_pending = restored_rows, True
+        child = Child(environment, tmp_path / "stderr.txt")
         try:
-            child.wait(timeout=rng.uniform(0.0, 0.35))
-        except subprocess.TimeoutExpired:
+            run_until_kill(child, plan, last_lines, last_duration)
+        except ChildEnded:
+            child.process.wait(timeout=WAIT)
+            pytest.fail(f"{where}: the child ended by itself:\n{child.stderr()}")
+        except TimeoutError as error:
             child.kill()
-        out, err = child.communicate()
-        assert child.returncode == -9, f"seed {seed}: the child ended by itself:\n{err}"
-        # Only complete lines count: the kill can cut the last acknowledgement short.
-        for line in out.split("\n")[:-1]:
+            tail = "".join(line for _, line in child.output[-20:])
+            pytest.fail(f"{where}: {error}; its last lines:\n{tail}\n{child.stderr()}")
+        child.kill()
+        assert child.process.returncode == -9, f"{where}: the child ended by itself"
+        boot_at = ready_at = None
+        start_up_lines = acks = 0
+        migrating = False
+        for at, line in child.complete_lines():
             kind, _, value = line.partition(" ")
-            if kind == "READY":
-                assert json.loads(value) == [], f"seed {seed}: temp files after start: {value}"
+            if kind == "BOOT":
+                boot_at = at
+            elif kind == "READY":
+                ready_at = at
+                assert json.loads(value) == [], f"{where}: temp files after start: {value}"
+                assert not restore_pending, f"{where}: started without restoring the snapshot"
             elif kind == "BASE":
                 # What the restart recovered: everything acknowledged, plus at most the one write
                 # that completed while it was being acknowledged.
                 base_counter, base_rows = map(int, value.split())
-                assert base_counter in (counter, counter + 1), f"seed {seed}: settings lost"
-                assert base_rows in (rows, rows + 1), f"seed {seed}: database rows lost"
+                assert base_counter in (counter, counter + 1), f"{where}: settings lost"
+                assert base_rows in (rows, rows + 1), f"{where}: database rows lost"
                 counter, rows = base_counter, base_rows
             elif kind == "S":
                 counter = int(value)
+                acks += 1
             elif kind == "D":
                 rows += 1
-        verify(data, counter, rows)
-        if kill % 50 == 49:
+                acks += 1
+            elif ready_at is None:
+                start_up_lines += 1
+                if ": Restored " in line:
+                    restore_pending = False
+                    counts["restores completed"] += 1
+                elif "Data migration" in line:
+                    migrating = True
+        if ready_at is None:
+            counts["kills in start-up" if boot_at is not None else "kills before start-up"] += 1
+            if migrating:
+                counts["of them in or after a data migration"] += 1
+            if restore_pending:
+                counts["of them before the restore completed"] += 1
+        else:
+            counts["kills in work" if acks else "kills after start-up, before work"] += 1
+            if boot_at is not None:
+                last_lines, last_duration = start_up_lines, ready_at - boot_at
+        acknowledged += acks
+        try:
+            verify(data, counter, rows)
+        except (AssertionError, ValueError, OSError, sqlite3.Error) as error:
+            raise AssertionError(f"{where}: {type(error).__name__}: {error}") from error
+        if kill % 50 == 49 or kill == KILLS - 1:
             doctor = subprocess.run(
                 [sys.executable, "-m", SLUG, "doctor"],
                 env=environment,
                 capture_output=True,
                 text=True,
                 check=False,
+                timeout=WAIT,
             )
-            assert doctor.returncode == 0, f"seed {seed}:\n{doctor.stdout}"
-    assert rows >= KILLS // 4, f"seed {seed}: too few writes happened between kills to mean much"
+            assert doctor.returncode == 0, f"{where}:\n{doctor.stdout}"
+    summary = f"seed {seed}: {dict(counts)}, {acknowledged} acknowledgements"
+    print(summary)
+    # Counts of events, not times: a work plan waits for its acknowledgements, so every one of
+    # them hits work on any machine; a start-up plan reacts to the child's own lines and misses
+    # start-up only when the parent falls behind the child by the rest of its start-up.
+    assert counts["kills in work"] >= KILLS // 2, f"too few kills hit real work: {summary}"
+    assert counts["kills in start-up"] >= max(1, KILLS // 20), f"too few start-up kills: {summary}"

@@ -75,29 +75,33 @@ def test_answers_file_records_every_answer(template_snapshot: Path, tmp_path: Pa
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        ({"name": ""}, "The name is required"),
-        ({"name": "Two\nlines"}, "Type the name on one line"),
-        ({"name": " Padded"}, "Type the name on one line"),
-        ({"slug": "Garden-Logger"}, "is not a valid slug: use lowercase letters"),
-        ({"slug": "1st"}, "is not a valid slug"),
-        ({"slug": "json"}, "is a Python keyword or standard-library module"),
-        ({"slug": "class"}, "is a Python keyword or standard-library module"),
-        ({"description": "a\nb"}, "Type the description on one line"),
-        ({"maintainer": "Ada"}, 'Type the maintainer as "Name <email>"'),
-        ({"maintainer": "Ada <ada>"}, 'Type the maintainer as "Name <email>"'),
-        ({"repository_url": "http://github.com/a/b"}, "https://github.com/<owner>/<repository>"),
-        ({"repository_url": "https://gitlab.com/a/b"}, "https://github.com/<owner>/<repository>"),
-        ({"repository_url": "https://github.com/a/b.git"}, 'without ".git"'),
-        ({"repository_url": "https://github.com/a/b/"}, "or a trailing slash"),
-        ({"version": "1.0"}, "is not a version: type MAJOR.MINOR.PATCH"),
-        ({"version": "v1.0.0"}, "is not a version"),
-        ({"version": "1.0.0+build.5"}, "is not a version"),
-        ({"architectures": []}, "Choose at least one architecture"),
-        ({"persistence": []}, "Choose at least one persistence pattern"),
+        ({"name": ""}, 'Required, for example "Garden Logger"'),
+        ({"name": "Two\nlines"}, "Use one line, no spaces at either end"),
+        ({"name": " Padded"}, "Use one line, no spaces at either end"),
+        ({"name": "Tab\there"}, "Remove tabs and control codes"),
+        ({"name": "x" * 65}, "Use at most 64 characters"),
+        ({"slug": "Garden-Logger"}, "Use a-z, 0-9 and _; start with a letter"),
+        ({"slug": "1st"}, "Use a-z, 0-9 and _; start with a letter"),
+        ({"slug": "a" * 51}, "Use at most 50 characters"),
+        ({"slug": "json"}, "Taken by Python: try json_app"),
+        ({"slug": "class"}, "Taken by Python: try class_app"),
+        ({"description": "a\nb"}, "Type it on one line"),
+        ({"description": " "}, "Required: what the add-on does"),
+        ({"maintainer": "Ada"}, 'Use "Name <you@example.com>"'),
+        ({"maintainer": "Ada <ada>"}, 'Use "Name <you@example.com>"'),
+        ({"repository_url": "http://github.com/a/b"}, "Use https://, not http://"),
+        ({"repository_url": "https://gitlab.com/a/b"}, "Use https://github.com/USER/REPO"),
+        ({"repository_url": "https://github.com/a/b.git"}, 'Remove ".git" at the end'),
+        ({"repository_url": "https://github.com/a/b/"}, "Remove the slash at the end"),
+        ({"repository_url": "https://github.com/a/b/tree/main"}, "Use https://github.com/USER"),
+        ({"version": "1.0"}, r"Use MAJOR\.MINOR\.PATCH, e\.g\. 0\.1\.0"),
+        ({"version": "v1.0.0"}, "Use MAJOR.MINOR.PATCH"),
+        ({"version": "1.0.0+build.5"}, "Use MAJOR.MINOR.PATCH"),
+        ({"architectures": []}, "'architectures': Select at least one"),
+        ({"persistence": []}, "'persistence': Select at least one"),
         (
             {"mounts": ["ssl"], "writable_mounts": ["ssl", "share"]},
-            r"share cannot be writable because it is not mounted: choose writable mounts "
-            r"among \[ssl\], or add share to mounts",
+            "Invalid choice for 'writable_mounts': share is not mounted",
         ),
     ],
 )
@@ -127,8 +131,17 @@ def test_values_outside_the_choices_are_rejected(
 
 @pytest.mark.parametrize(
     ("name", "slug"),
-    [("Garden Logger", "garden_logger"), ("3D Printer Watch!", "d_printer_watch"),
-     ("Ünïcode Näme", "n_code_n_me"), ("  spaced--out  ", None)],
+    [("Garden Logger", "garden_logger"), ("3D Printer Watch!", "app_3d_printer_watch"),
+     ("Ünïcode Näme", "unicode_name"), ("Café Lights", "cafe_lights"),
+     ("Cafe\u0301 Lights", "cafe_lights"),
+     ("Straße Łódź Æther Ørsted", "strasse_lodz_aether_orsted"),
+     ("Đà Nẵng Thời Tiết", "da_nang_thoi_tiet"), ("İstanbul", "istanbul"),
+     ("Import", "import_app"), ("JSON", "json_app"), ("Calendar", "calendar_app"),
+     ("Email", "email_app"), ("Secrets", "secrets_app"), ("class", "class_app"),
+     ("123", "app_123"), ("日本語", "my_app"), ("🎉 ✨", "my_app"),
+     ("Tokyo 東京 Weather", "tokyo_weather"),
+     ("ß" * 30, "s" * 50), (" ".join(["Sprinkler"] * 6), "_".join(["sprinkler"] * 5)),
+     ("  spaced--out  ", None)],
 )  # fmt: skip
 def test_slug_is_derived_from_the_name(
     template_snapshot: Path, tmp_path: Path, name: str, slug: str | None
@@ -144,7 +157,7 @@ def test_slug_is_derived_from_the_name(
 def test_writable_mounts_without_mounts_is_rejected(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
-    with pytest.raises(ValueError, match=r"nothing is mounted: add share to mounts first"):
+    with pytest.raises(ValueError, match="'writable_mounts': share is not mounted"):
         copy(template_snapshot, tmp_path / "out", **NAME, writable_mounts=["share"])
 
 
@@ -193,9 +206,8 @@ def test_choices_are_what_the_supervisor_supports() -> None:
     assert set(config["mounts"]["choices"].values()) == {
         "addon_config", "homeassistant_config", "share", "ssl", "media", "backup",
     }  # fmt: skip
-    assert set(config["writable_mounts"]["choices"].values()) == set(
-        config["mounts"]["choices"].values()
-    )
+    writable = [choice["value"] for choice in config["writable_mounts"]["choices"].values()]
+    assert writable == list(config["mounts"]["choices"].values())
 
 
 def test_every_question_has_help() -> None:
@@ -209,7 +221,7 @@ def test_strict_undefined_is_configured() -> None:
 
 @pytest.mark.parametrize(
     ("layout", "step"),
-    [("repository", "git init && git add -A"), ("app", "Commit the folder, with its .copier")],
+    [("repository", "git init && git add -A"), ("app", "with its .copier-answers.yml, to your")],
 )
 def test_next_steps_after_copy_fit_the_layout(
     template_snapshot: Path,
@@ -223,6 +235,11 @@ def test_next_steps_after_copy_fit_the_layout(
         unsafe=False,
     )  # fmt: skip
     message = capfd.readouterr().err
-    assert f'Your add-on "Garden Logger" is ready in {tmp_path / "out"}' in message
+    addon = tmp_path / "out" / ("garden_logger" if layout == "repository" else "")
+    assert f'Your add-on "Garden Logger" is ready in {str(addon).rstrip("/")}.' in message
     assert step in message
-    assert "copier update --skip-answered" in message
+    # The add-on's own README, whichever the layout, and the copier that rendered it.
+    readme = addon / "README.md"
+    assert f'see "Developing" in {readme}' in message
+    assert "## Developing" in readme.read_text(encoding="utf-8")
+    assert f"{sys.executable} -m copier update --skip-answered" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import yaml
 
 import supervisor_rules
 from combos import MATRIX, MOUNTS, Combo
-from conftest import Renderer
+from conftest import REPO, Renderer
 from rendered import Rendered, SafeLoader, apparmor_rules, load_yaml, png_size
 
 # Facts from the Supervisor (supervisor/docker/app.py, supervisor/apps/app.py `backup`), kept
@@ -122,11 +123,16 @@ def test_apparmor_allows_exactly_the_mapped_folders(project: Rendered) -> None:
         assert rules[f"{path}/"] == "r"
 
 
+_COMPILED: set[str] = set()
+
+
 def test_python_code_names_exactly_the_chosen_mounts(project: Rendered) -> None:
     code = ""
     for path in project.python_files():
         source = path.read_text(encoding="utf-8")
-        compile(source, str(path), "exec")
+        if source not in _COMPILED:  # most modules render alike for many answers
+            compile(source, str(path), "exec")
+            _COMPILED.add(source)
         code += source
     for mount, path in CONTAINER_PATH.items():
         chosen = mount in project.combo.mounts
@@ -162,8 +168,10 @@ def test_layout(project: Rendered) -> None:
         assert set(repository) == {"name", "url", "maintainer"}
         workflows = {p.name for p in (root / ".github" / "workflows").iterdir()}
         assert {"ci.yaml", "builder.yaml", "build-app.yaml", "template-update.yaml"} <= workflows
-        hooks = load_yaml(root / ".pre-commit-config.yaml")["repos"][0]["hooks"]
-        assert {"id": "check-merge-conflict", "args": ["--assume-in-merge"]} in hooks
+        # Local hooks only (nothing to download at commit time); test_journey runs the hook.
+        (hooks_repo,) = load_yaml(root / ".pre-commit-config.yaml")["repos"]
+        assert hooks_repo["repo"] == "local"
+        assert [hook["id"] for hook in hooks_repo["hooks"]] == ["conflict-markers"]
         assert (root / combo.slug / "config.yaml").is_file()
         assert not (root / combo.slug / ".copier-answers.yml").exists()
     else:
@@ -197,9 +205,20 @@ def test_scripts_are_executable(project: Rendered) -> None:
                 assert os.access(path, os.X_OK), f"{path} has a shebang but is not executable"
 
 
-def test_images_are_valid_pngs_of_the_right_size(project: Rendered) -> None:
-    assert png_size(project.addon / "icon.png") == (128, 128)
-    assert png_size(project.addon / "logo.png") == (250, 100)
+IMAGES = {"icon.png": (128, 128), "logo.png": (250, 100)}
+
+
+@functools.cache
+def template_image(name: str) -> bytes:
+    """The template's image, parsed completely once: the size the add-on store expects."""
+    path = REPO / "template" / "{{ slug }}" / name
+    assert png_size(path) == IMAGES[name]
+    return path.read_bytes()
+
+
+def test_images_are_the_templates_valid_pngs(project: Rendered) -> None:
+    for name in IMAGES:
+        assert (project.addon / name).read_bytes() == template_image(name), name
 
 
 def test_dockerfile_pins_the_base_image_and_starts_the_addon(project: Rendered) -> None:
@@ -215,5 +234,5 @@ def test_dockerfile_pins_the_base_image_and_starts_the_addon(project: Rendered) 
     assert f'CMD ["python3", "-m", "{project.combo.slug}", "run"]' in text
     assert f'CMD ["python3", "-m", "{project.combo.slug}", "doctor", "--quick"]' in text
     assert "org.opencontainers.image.source=" in text
-    python_version = (project.addon / ".python-version").read_text(encoding="utf-8").strip()
-    assert python_version == version
+    # No .python-version: pyenv fails in a folder whose exact version is not installed.
+    assert not (project.addon / ".python-version").exists()

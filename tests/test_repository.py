@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 from conftest import REPO
+from readme import fenced_command
 from rendered import load_yaml
-
-
-def fenced_command(marker: str) -> str:
-    """The one-line command in the code block right after `<!-- marker -->` in README.md."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    match = re.search(rf"<!-- {marker} -->\n```sh\n(.+)\n```", readme)
-    assert match, f"README.md has no {marker} block"
-    return match[1]
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -26,21 +16,6 @@ def test_ci_runs_the_readme_test_command() -> None:
     workflow = load_yaml(REPO / ".github" / "workflows" / "ci.yml")
     runs = [step.get("run", "") for step in workflow["jobs"]["test"]["steps"]]
     assert any(".ci/run" in run for run in runs)
-
-
-def test_readme_render_command_renders_an_addon(tmp_path: Path) -> None:
-    command = fenced_command("render-command")
-    copier_part = command.split(".venv/bin/copier ", 1)[1]
-    args = [tmp_path / "garden-logger" if a == "../garden-logger" else a
-            for a in shlex.split(copier_part)]  # fmt: skip
-    copier = Path(sys.executable).with_name("copier")
-    result = subprocess.run(
-        [copier, *map(str, args)], cwd=REPO, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    config = load_yaml(tmp_path / "garden-logger" / "garden_logger" / "config.yaml")
-    assert config["name"] == "Garden Logger"
-    assert "copier==9.19.1" in command
 
 
 def test_changelog_has_an_unreleased_section() -> None:

@@ -20,7 +20,7 @@ import pytest
 from copier.errors import UnsafeTemplateError
 
 from combos import MOUNTS
-from conftest import copier_config, copy
+from conftest import copier_config, copy, git
 from rendered import load_yaml
 
 pytestmark = pytest.mark.xdist_group("update")
@@ -28,12 +28,6 @@ pytestmark = pytest.mark.xdist_group("update")
 ADDON = "{{ slug }}"
 SLUG = "update_demo"
 NEW_HEARTBEAT = "HEARTBEAT_SECONDS = 30.0"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +62,11 @@ def generate(template: Path, destination: Path, ref: str = "1.0.0", **answers: A
 
 def _inside_repo(path: Path) -> bool:
     result = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"], cwd=path, capture_output=True, check=False
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=path,
+        capture_output=True,
+        timeout=300,
+        check=False,
     )
     return result.returncode == 0
 
@@ -200,6 +198,7 @@ def test_changing_answers_adds_and_removes_exactly_what_they_govern(
         cwd=addon,
         capture_output=True,
         text=True,
+        timeout=300,
         check=False,
         env={key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")},
     )
@@ -236,6 +235,7 @@ def test_check_update_reports_the_newer_release(template_repo: Path, tmp_path: P
         cwd=project,
         capture_output=True,
         text=True,
+        timeout=300,
         check=False,
     )
     report = json.loads(result.stdout)
@@ -258,7 +258,7 @@ def test_recopy_repairs_a_broken_project(template_repo: Path, tmp_path: Path) ->
 def test_the_answers_file_is_never_ignored(template_repo: Path, tmp_path: Path) -> None:
     project = generate(template_repo, tmp_path / "project")
     ignored = subprocess.run(
-        ["git", "check-ignore", "-q", ".copier-answers.yml"], cwd=project, check=False
+        ["git", "check-ignore", "-q", ".copier-answers.yml"], cwd=project, timeout=300, check=False
     )
     assert ignored.returncode == 1
     assert ".copier-answers.yml" in git(project, "ls-files")
