@@ -221,7 +221,10 @@ def test_strict_undefined_is_configured() -> None:
 
 @pytest.mark.parametrize(
     ("layout", "step"),
-    [("repository", "git init && git add -A"), ("app", "with its .copier-answers.yml, to your")],
+    [
+        ("repository", "git init -b main && git add -A"),
+        ("app", "with its .copier-answers.yml, to your"),
+    ],
 )
 def test_next_steps_after_copy_fit_the_layout(
     template_snapshot: Path,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,28 @@ def test_a_true_conflict_is_an_ordinary_git_conflict(template_repo: Path, tmp_pa
     assert "HEARTBEAT_SECONDS = 15.0" in text
     assert NEW_HEARTBEAT in text
     assert ">>>>>>>" in text
+
+
+def test_the_undo_that_the_message_gives_restores_the_last_commit(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    """The after-update message's undo, run verbatim after an update with a conflict."""
+    message = copier_config()["_message_after_update"]
+    match = re.search(r"To undo the whole update: `([^`]+)`", " ".join(message.split()))
+    assert match, message
+    project = generate(template_repo, tmp_path / "project", mounts=["share"])
+    app = project / SLUG / "src" / SLUG / "app.py"
+    app.write_text(app.read_text().replace("HEARTBEAT_SECONDS = 60.0", "HEARTBEAT_SECONDS = 15.0"))
+    (project / "mine.txt").write_text("ignored by git, kept by the undo\n")
+    (project / ".gitignore").write_text((project / ".gitignore").read_text() + "mine.txt\n")
+    git(project, "commit", "-q", "-am", "faster heartbeat")
+    before = tree(project)
+    update(project)
+    assert conflicts(project) and (project / SLUG / "SECURITY.md").is_file()
+    subprocess.run(["bash", "-ec", match[1]], cwd=project, check=True, capture_output=True,
+                   timeout=300)  # fmt: skip
+    assert tree(project) == before
+    assert git(project, "status", "--porcelain") == ""
 
 
 def test_changing_answers_adds_and_removes_exactly_what_they_govern(
