@@ -15,6 +15,7 @@ import copier._main
 import jinja2
 import pytest
 import yaml
+from jinja2.sandbox import SandboxedEnvironment
 
 from combos import Combo
 from rendered import Rendered
@@ -38,6 +39,30 @@ def questions() -> frozenset[str]:
         for key, spec in copier_config().items()
         if not key.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
     )
+
+
+@functools.cache
+def includes_environment() -> SandboxedEnvironment:
+    """Jinja as copier sets it up for this template: its filters and copier.yml's _envops."""
+    return SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(REPO),
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def include(name: str) -> Any:
+    """The module of one file of includes/ (its macros and values), without any answers."""
+    return includes_environment().get_template(f"includes/{name}").module
+
+
+@functools.cache
+def reserved_slugs() -> frozenset[str]:
+    """The slugs the template refuses: includes/python_names.jinja's RESERVED."""
+    return frozenset(include("python_names.jinja").RESERVED)
 
 
 _compile = jinja2.Environment.compile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import shutil
@@ -13,7 +14,7 @@ import copier
 import jinja2
 import pytest
 
-from conftest import REPO, copier_config, copy, questions
+from conftest import REPO, copier_config, copy, includes_environment, questions, reserved_slugs
 from rendered import load_yaml
 
 NAME = {"name": "Garden Logger"}
@@ -191,9 +192,7 @@ def test_both_layouts_record_answers_alike() -> None:
 
 
 def test_reserved_slugs_cover_this_python() -> None:
-    loader = jinja2.FileSystemLoader(REPO)
-    reserved = set(jinja2.Environment(loader=loader).get_template(
-        "includes/python_names.jinja").module.RESERVED)  # fmt: skip
+    reserved = reserved_slugs()
     names = set(sys.stdlib_module_names) | set(keyword.kwlist) | set(keyword.softkwlist)
     expected = {name for name in names if re.fullmatch(r"[a-z][a-z0-9_]*", name)}
     assert expected <= reserved, sorted(expected - reserved)
@@ -206,8 +205,21 @@ def test_choices_are_what_the_supervisor_supports() -> None:
     assert set(config["mounts"]["choices"].values()) == {
         "addon_config", "homeassistant_config", "share", "ssl", "media", "backup",
     }  # fmt: skip
-    writable = [choice["value"] for choice in config["writable_mounts"]["choices"].values()]
-    assert writable == list(config["mounts"]["choices"].values())
+    choices = writable_choices(mounts=["ssl", "media"])
+    assert [choice["value"] for choice in choices.values()] == list(
+        config["mounts"]["choices"].values()
+    )
+    disabled = {choice["value"]: choice["validator"] for choice in choices.values()}
+    assert {value for value, reason in disabled.items() if not reason} == {"ssl", "media"}
+    assert disabled["share"] == "share is not mounted"
+
+
+def writable_choices(mounts: list[str]) -> dict[str, dict[str, str]]:
+    """writable_mounts' choices, rendered from the mount table as copier renders them."""
+    source = copier_config()["writable_mounts"]["choices"]
+    template = includes_environment().from_string(source)
+    rendered: dict[str, dict[str, str]] = json.loads(template.render(mounts=mounts, slug="demo"))
+    return rendered
 
 
 def test_every_question_has_help() -> None:

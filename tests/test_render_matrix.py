@@ -236,3 +236,21 @@ def test_dockerfile_pins_the_base_image_and_starts_the_addon(project: Rendered) 
     assert "org.opencontainers.image.source=" in text
     # No .python-version: pyenv fails in a folder whose exact version is not installed.
     assert not (project.addon / ".python-version").exists()
+
+
+# The Python this repository's CI runs on, and so the add-ons' own checks.
+CI_PYTHON = next(
+    step["with"]["python-version"]
+    for step in load_yaml(REPO / ".github" / "workflows" / "ci.yml")["jobs"]["test"]["steps"]
+    if "setup-python" in step.get("uses", "")
+)
+
+
+def test_the_checks_minimum_python_is_the_one_readme_states(project: Rendered) -> None:
+    """README's minimum for the checks is ruff's target (so ruff never rewrites code into newer
+    syntax) and the Python this repository's CI runs the add-on's own checks on."""
+    readme = (project.addon / "README.md").read_text(encoding="utf-8")
+    (minimum,) = re.findall(r"need Python (3\.\d+) or newer", " ".join(readme.split()))
+    pyproject = (project.addon / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'target-version = "py{minimum.replace(".", "")}"' in pyproject
+    assert minimum == CI_PYTHON

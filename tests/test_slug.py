@@ -7,7 +7,6 @@ decomposition (NFKD), block by block, so that no entry is a guess.
 # ruff: noqa: RUF001, RUF003  (lookalike letters are the point of this file)
 from __future__ import annotations
 
-import functools
 import keyword
 import os
 import re
@@ -17,13 +16,11 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from jinja2.sandbox import SandboxedEnvironment
 
-from conftest import REPO, copy
+from conftest import copy, include, reserved_slugs
 from rendered import load_yaml
 
 pytestmark = pytest.mark.xdist_group("slug")
@@ -50,25 +47,9 @@ UNSPELLED = set("ƄƅƧƨƼƽƍƛƪƸƹƻƾǀǁǂǃɁɂ")
 BASE_LETTER = re.compile(r"\bLETTER (?:[A-Z]+ )*?([A-Z])\b")
 
 
-@functools.cache
 def slug_module() -> Any:
     """includes/slug.jinja as copier loads it: same filters, same _envops."""
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(REPO),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("includes/slug.jinja").module
-
-
-@functools.cache
-def reserved() -> frozenset[str]:
-    loader = jinja2.FileSystemLoader(REPO)
-    template = jinja2.Environment(loader=loader).get_template("includes/python_names.jinja")
-    return frozenset(template.module.RESERVED)
+    return include("slug.jinja")
 
 
 def words(text: str) -> str:
@@ -149,7 +130,7 @@ def check_slug(slug: str, project: Path) -> None:
     """A valid, non-reserved slug whose rendered package imports as itself."""
     assert re.fullmatch(r"[a-z][a-z0-9_]*", slug), slug
     assert len(slug) <= 50, slug
-    assert slug not in reserved(), slug
+    assert slug not in reserved_slugs(), slug
     # Independent of the template's list: this interpreter's keywords and standard library.
     assert slug.isidentifier(), slug
     assert not keyword.iskeyword(slug) and not keyword.issoftkeyword(slug), slug
@@ -165,7 +146,7 @@ def check_slug(slug: str, project: Path) -> None:
     assert Path(result.stdout.strip()) == src / slug / "__init__.py", result.stdout
 
 
-RESERVED_WORDS = st.sampled_from(sorted(reserved())).flatmap(
+RESERVED_WORDS = st.sampled_from(sorted(reserved_slugs())).flatmap(
     lambda word: st.sampled_from([word, word.upper(), word.title()])
 )
 PIECES = st.sampled_from([

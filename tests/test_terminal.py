@@ -8,10 +8,8 @@ in an 80-column tmux pane, answer every question (a wrong answer first), and rea
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -20,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import copier
-import jinja2
 import pytest
 from questionary import Choice
 from wcwidth import wcswidth
 
-from conftest import REPO, copier_config, questions
+from conftest import copier_config, questions, reserved_slugs
 from rendered import load_yaml
+from tools import require
 
 COLUMNS = 80
 # questionary's own hints, shown after the help on the answer's line (questionary/prompts).
@@ -38,20 +36,13 @@ MOUNTS = ["addon_config", "homeassistant_config", "share", "ssl", "media", "back
 LONG = "x" * 300
 
 
-@functools.cache
-def reserved() -> list[str]:
-    loader = jinja2.FileSystemLoader(REPO)
-    template = jinja2.Environment(loader=loader).get_template("includes/python_names.jinja")
-    return sorted(template.module.RESERVED)
-
-
 def bad_answers() -> dict[str, list[Any]]:
     """Wrong answers for every question with a validator, the longest a user could type included."""
     return {
         "name": ["", " ", " Padded", "Padded ", "Two\nlines", "Tab\there", "Bell\x07",
                  "Line\u2028break", "x" * 65, LONG + "é"],
         "slug": ["", "Garden-Logger", "garden logger", "1st", "_x", "über", "x" * 51, LONG,
-                 *reserved()],
+                 *sorted(reserved_slugs())],
         "description": ["", " ", "a\nb", "a\rb", "a\x00b", "\ufeff" + LONG],
         "maintainer": ["", "Ada", "Ada <ada>", "<ada@example.com>", "Ada <ada@example.com",
                        "Ada\t<ada@example.com>", LONG],
@@ -180,17 +171,6 @@ def test_an_unmounted_writable_mount_is_refused_on_one_line(
 # A real terminal: tmux, 80 columns.
 
 
-def require_tmux() -> str:
-    """Like tools.require for system packages: skip on a developer's machine, fail in CI."""
-    found = shutil.which("tmux")
-    if found is None:
-        message = "tmux is not installed (apt-get install tmux)"
-        if not os.environ.get("CI"):
-            pytest.skip(f"SKIPPED CHECK: {message}")
-        pytest.fail(message)
-    return found
-
-
 class Terminal:
     """A tmux server of our own (private socket and config), one 80x30 pane."""
 
@@ -267,7 +247,7 @@ class Terminal:
 
 @pytest.fixture
 def terminal(tmp_path: Path) -> Iterator[Terminal]:
-    terminal = Terminal(require_tmux(), tmp_path)
+    terminal = Terminal(require("tmux"), tmp_path)
     try:
         yield terminal
     finally:

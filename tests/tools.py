@@ -15,7 +15,7 @@ _PASSED: set[tuple[str, str]] = set()
 
 
 # Tools that come from the system's packages rather than requirements-test.txt.
-SYSTEM_TOOLS = {"apparmor_parser": "apt-get install apparmor"}
+SYSTEM_TOOLS = {"apparmor_parser": "apt-get install apparmor", "tmux": "apt-get install tmux"}
 
 
 def require(tool: str) -> str:
