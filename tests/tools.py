@@ -15,7 +15,11 @@ _PASSED: set[tuple[str, str]] = set()
 
 
 # Tools that come from the system's packages rather than requirements-test.txt.
-SYSTEM_TOOLS = {"apparmor_parser": "apt-get install apparmor", "tmux": "apt-get install tmux"}
+SYSTEM_TOOLS = {
+    "apparmor_parser": "apt-get install apparmor",
+    "tmux": "apt-get install tmux",
+    "jq": "apt-get install jq",
+}
 
 
 def require(tool: str) -> str:
