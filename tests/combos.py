@@ -18,6 +18,7 @@ BACKUP_MODES = ("hot", "cold")
 LAYOUTS = ("repository", "app")
 ARCHITECTURES = (("aarch64", "amd64"), ("aarch64",), ("amd64",))
 PYTHON_VERSIONS = ("3.14", "3.13", "3.12")
+LICENSES = ("MIT", "Apache-2.0", "GPL-3.0-or-later", "none")
 # How writable_mounts is answered: left to its default, all mounts, or none.
 WRITABLE_MODES = ("default", "all", "none")
 DEFAULT_WRITABLE = ("addon_config", "share")
@@ -46,6 +47,7 @@ class Combo:
     architectures: tuple[str, ...] = ("aarch64", "amd64")
     python_version: str = "3.14"
     writable_mode: str = "default"
+    license: str = "MIT"
     name: str = "Storage Demo"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -75,6 +77,7 @@ class Combo:
             "layout": self.layout,
             "architectures": list(self.architectures),
             "python_version": self.python_version,
+            "license": self.license,
         }
         if self.writable_mode != "default" and self.mounts:
             answers["writable_mounts"] = list(self.writable)
@@ -88,6 +91,7 @@ class Combo:
         return (
             f"m{mounts}-p{persistence}-{self.backup_mode}-{self.layout[:4]}-{arch}"
             f"-py{self.python_version.replace('.', '')}-w{self.writable_mode[:3]}"
+            f"-l{self.license[:3]}"
         )
 
 
@@ -98,13 +102,13 @@ def _subsets(items: tuple[str, ...], *, empty: bool) -> list[tuple[str, ...]]:
 
 MOUNT_SETS = _subsets(MOUNTS, empty=True)
 PERSISTENCE_SETS = _subsets(PERSISTENCE, empty=False)
-_OTHERS = list(itertools.product(BACKUP_MODES, LAYOUTS, ARCHITECTURES, PYTHON_VERSIONS))
+_OTHERS = list(itertools.product(BACKUP_MODES, LAYOUTS, ARCHITECTURES, PYTHON_VERSIONS, LICENSES))
 
 
 def _matrix() -> list[Combo]:
     combos = []
     for index, (mounts, persistence) in enumerate(itertools.product(MOUNT_SETS, PERSISTENCE_SETS)):
-        backup_mode, layout, architectures, python_version = _OTHERS[index % len(_OTHERS)]
+        backup_mode, layout, architectures, python_version, license_ = _OTHERS[index % len(_OTHERS)]
         combos.append(
             Combo(
                 mounts=mounts,
@@ -114,6 +118,7 @@ def _matrix() -> list[Combo]:
                 architectures=architectures,
                 python_version=python_version,
                 writable_mode=WRITABLE_MODES[(index // 5) % len(WRITABLE_MODES)],
+                license=license_,
             )
         )
     return combos

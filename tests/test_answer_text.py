@@ -77,3 +77,5 @@ def test_maintainer(
         assert "Validation error for question 'maintainer'" in result
         return
     assert load_yaml(result / "repository.yaml")["maintainer"] == maintainer
+    # The copyright holder is the name, as typed (the default license is MIT).
+    assert (result / "LICENSE").read_text(encoding="utf-8").split("\n")[2] == f"Copyright (c) {who}"

@@ -8,6 +8,7 @@ from combos import (
     ARCHITECTURES,
     BACKUP_MODES,
     LAYOUTS,
+    LICENSES,
     MATRIX,
     MOUNT_SETS,
     MOUNTS,
@@ -28,6 +29,7 @@ def features(combo: Combo) -> dict[str, object]:
         "architectures": combo.architectures,
         "python_version": combo.python_version,
         "writable_mode": combo.writable_mode,
+        "license": combo.license,
     }
     values |= {f"mount:{m}": m in combo.mounts for m in MOUNTS}
     values |= {f"persistence:{p}": p in combo.persistence for p in PERSISTENCE}
@@ -50,6 +52,7 @@ def test_matrix_covers_every_pair_of_values() -> None:
             "architectures": set(ARCHITECTURES),
             "python_version": set(PYTHON_VERSIONS),
             "writable_mode": set(WRITABLE_MODES),
+            "license": set(LICENSES),
         }
         | {f"mount:{m}": {True, False} for m in MOUNTS}
         | {f"persistence:{p}": {True, False} for p in PERSISTENCE}

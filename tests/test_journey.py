@@ -61,7 +61,7 @@ def template_clone(parent: Path, *, released: bool) -> Path:
     """A clone of this template as a user has it: the working tree, committed (and tagged)."""
     clone = parent / "ha-addon-template"
     clone.mkdir()
-    for part in ("copier.yml", "template", "includes", "README.md"):
+    for part in ("copier.yml", "template", "includes", "README.md", "LICENSE"):
         source = REPO / part
         if source.is_dir():
             ignore = shutil.ignore_patterns("__pycache__", "*.py[co]", ".*_cache")
@@ -110,6 +110,9 @@ def test_readme_render_then_update(home: Path, tmp_path: Path, released: bool) -
     run_readme("render-command", clone, home)
     project = tmp_path / "garden-logger"
     assert load_yaml(project / SLUG / "config.yaml")["name"] == "Garden Logger"
+    # The add-on's own license (the default), never the template's.
+    license_lines = (project / "LICENSE").read_text(encoding="utf-8").splitlines()
+    assert license_lines[:3] == ["MIT License", "", "Copyright (c) Garden Logger maintainers"]
     git(project, "init", "-q")
     commit_all(project, f"Add {SLUG}")
 

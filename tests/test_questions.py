@@ -28,6 +28,7 @@ def test_defaults_need_only_the_name(template_snapshot: Path, tmp_path: Path) ->
         "slug": "garden_logger",
         "description": "Garden Logger, a Home Assistant add-on that keeps its data safe.",
         "maintainer": "Garden Logger maintainers <maintainers@example.com>",
+        "license": "MIT",
         "repository_url": "https://github.com/example/garden-logger",
         "version": "0.1.0",
         "architectures": ["aarch64", "amd64"],
@@ -54,6 +55,7 @@ def test_answers_file_records_every_answer(template_snapshot: Path, tmp_path: Pa
         "slug": "indexer",
         "description": "Indexes media.",
         "maintainer": "Ada Lovelace <ada@example.com>",
+        "license": "GPL-3.0-or-later",
         "repository_url": "https://github.com/Ada-L/HA-Addons",
         "version": "2.0.0-beta.1",
         "architectures": ["amd64"],
@@ -121,6 +123,8 @@ def test_bad_answers_are_rejected_with_what_to_type(
         ({"mounts": ["config"]}, "Invalid choice"),
         ({"backup_mode": "true"}, "Invalid choice"),
         ({"python_version": "3.11"}, "Invalid choice"),
+        ({"license": "GPL-3.0"}, "Invalid choice"),
+        ({"license": "mit"}, "Invalid choice"),
     ],
 )
 def test_values_outside_the_choices_are_rejected(

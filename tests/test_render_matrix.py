@@ -254,3 +254,44 @@ def test_the_checks_minimum_python_is_the_one_readme_states(project: Rendered) -
     pyproject = (project.addon / "pyproject.toml").read_text(encoding="utf-8")
     assert f'target-version = "py{minimum.replace(".", "")}"' in pyproject
     assert minimum == CI_PYTHON
+
+
+# The first line of each license's canonical text (tests/test_license.py checks the whole text).
+LICENSE_HEADINGS = {
+    "MIT": "MIT License",
+    "Apache-2.0": "Apache License",
+    "GPL-3.0-or-later": "GNU GENERAL PUBLIC LICENSE",
+}
+LICENSE_LABEL = re.compile(r"^\s*org\.opencontainers\.image\.licenses=(.*?) \\$", re.MULTILINE)
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_license_follows_the_answer(project: Rendered) -> None:
+    """LICENSE where GitHub finds it (the repository's top, or the add-on folder with layout app),
+    the image's licenses label, and a License section in every README that leads to it."""
+    combo = project.combo
+    licenses = [path for path in project.files() if path.name == "LICENSE"]
+    dockerfile = (project.addon / "Dockerfile").read_text(encoding="utf-8")
+    readmes = [project.addon / "README.md"]
+    readmes += [project.root / "README.md"] if combo.layout == "repository" else []
+    sections = {
+        readme: " ".join(readme.read_text(encoding="utf-8").split("\n## License\n", 1)[1].split())
+        for readme in readmes
+    }
+    if combo.license == "none":
+        assert licenses == []
+        assert not LICENSE_LABEL.search(dockerfile)
+        for section in sections.values():
+            assert "all rights are reserved by Storage Demo maintainers" in section
+            assert not LINK.search(section)
+        return
+    assert licenses == [project.root / "LICENSE"]
+    text = licenses[0].read_text(encoding="utf-8")
+    assert text.strip().splitlines()[0].strip() == LICENSE_HEADINGS[combo.license]
+    assert LICENSE_LABEL.findall(dockerfile) == [f'"{combo.license}"']
+    for readme, section in sections.items():
+        (link,) = LINK.findall(section)
+        assert (readme.parent / link).resolve() == licenses[0].resolve(), readme
+        assert "Storage Demo maintainers" in section
+        later = "either version 3 of the License, or (at your option) any later version"
+        assert (later in section) == (combo.license == "GPL-3.0-or-later")

@@ -259,6 +259,7 @@ ANSWERS = {
     "slug": "cafe_lights",
     "description": "Lights for the café.",
     "maintainer": "Ada Lovelace <ada@example.com>",
+    "license": "Apache-2.0",
     "repository_url": "https://github.com/ada/lights",
     "version": "1.2.3",
     "architectures": ["aarch64"],
@@ -322,6 +323,11 @@ def test_an_80_column_terminal_shows_every_question_and_message_whole(
     terminal.type("Ada Lovelace <ada@example.com>")
     terminal.keys("Enter")
 
+    # Every license on the screen, whole, the pointer on the default (MIT).
+    first, *others = [line.removeprefix(" » ") for line in choice_lines(asked["license"])]
+    question("license", f" » {first}", *(f"   {title}" for title in others))
+    terminal.keys("Down", "Enter")  # Apache-2.0
+
     question("repository_url")
     terminal.keys("C-u")
     terminal.type("https://github.com/ada/lights.git")
@@ -377,3 +383,5 @@ def test_an_80_column_terminal_shows_every_question_and_message_whole(
         {"type": "share", "read_only": False},
         {"type": "ssl", "read_only": True},
     ]
+    license_text = (destination / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.split()[:2] == ["Apache", "License"]

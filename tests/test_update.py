@@ -2,7 +2,8 @@
 
 Every test works on a temporary git repository of this template with two PEP 440 tags: 1.0.0 is
 the template as it is in the working tree, 1.1.0 a synthetic next release that changes files the
-user also edits and adds one. Nothing depends on this repository's own tags or state.
+user also edits and adds one. The license tests release the template as it is after a 1.0.0 made
+without the `license` question. Nothing depends on this repository's own tags or state.
 """
 
 from __future__ import annotations
@@ -320,3 +321,87 @@ def test_every_mount_survives_a_round_trip_through_update(
     assert conflicts(project) == []
     mapped = [entry["type"] for entry in load_yaml(project / SLUG / "config.yaml")["map"]]
     assert mapped == list(MOUNTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# The license question, added after projects existed, and changed on update.
+
+LICENSE_QUESTION = re.compile(r"^license:\n(?:  .*\n)+", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def before_license_repo(tmp_path_factory: pytest.TempPathFactory, template_snapshot: Path) -> Path:
+    """1.0.0 is the template as it was before the `license` question (no question, so no answer
+    recorded; no LICENSE, image label or License section); 1.1.0 is the template as it is."""
+    repo = tmp_path_factory.mktemp("before-license")
+    shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
+    config = repo / "copier.yml"
+    text = config.read_text(encoding="utf-8")
+    assert LICENSE_QUESTION.search(text), "copier.yml has no license question to take out"
+    computed = 'license:\n  type: str\n  when: false\n  default: "none"\n'
+    config.write_text(LICENSE_QUESTION.sub(computed, text), encoding="utf-8")
+    (repo / "includes" / "licenses.jinja").write_text(
+        "{%- macro license_file() -%}{%- endmacro -%}\n"
+        "{%- macro license_section(path) -%}{%- endmacro -%}\n",
+        encoding="utf-8",
+    )
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "release 1.0.0, before the license question")
+    git(repo, "tag", "1.0.0")
+    shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
+    git(repo, "commit", "-q", "-am", "release 1.1.0: the license question")
+    git(repo, "tag", "1.1.0")
+    return repo
+
+
+@pytest.mark.parametrize("layout", ["repository", "app"])
+def test_a_project_from_before_the_license_question_gets_the_default(
+    before_license_repo: Path, tmp_path: Path, layout: str
+) -> None:
+    project = generate(before_license_repo, tmp_path / "project", layout=layout)
+    assert "license" not in load_yaml(project / ".copier-answers.yml")
+    assert not list(project.rglob("LICENSE"))
+
+    update(project)  # README's `copier update --skip-answered`, the new question at its default
+
+    assert conflicts(project) == []
+    assert load_yaml(project / ".copier-answers.yml")["license"] == "MIT"
+    license_text = (project / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License\n\nCopyright (c) Update Demo maintainers\n\n")
+    fresh = generate(before_license_repo, tmp_path / "fresh", ref="1.1.0", layout=layout)
+    assert tree(project) == tree(fresh)
+
+
+def test_changing_the_license_replaces_what_it_governs(template_repo: Path, tmp_path: Path) -> None:
+    """LICENSE, the image label and the READMEs follow the answer; `none` removes LICENSE, and the
+    command its README gives brings one back."""
+    project = generate(template_repo, tmp_path / "project", ref="1.1.0")
+    fresh = {
+        license_id: tree(
+            generate(template_repo, tmp_path / license_id, ref="1.1.0", license=license_id)
+        )
+        for license_id in ("MIT", "Apache-2.0", "none")
+    }
+    assert tree(project) == fresh["MIT"]
+
+    for license_id in ("Apache-2.0", "none"):
+        update(project, license=license_id)
+        assert conflicts(project) == []
+        git(project, "add", "-A")
+        git(project, "commit", "-q", "-m", f"license {license_id}")
+        assert tree(project) == fresh[license_id], license_id
+    assert not (project / "LICENSE").exists()
+    assert "licenses=" not in (project / SLUG / "Dockerfile").read_text()
+
+    readme = " ".join((project / "README.md").read_text(encoding="utf-8").split())
+    command = re.search(r"`(copier update [^`]*-d license=MIT)`", readme)
+    assert command, readme
+    copier_cli = Path(sys.executable).with_name("copier")
+    result = subprocess.run(
+        [copier_cli, *command[1].split()[1:]], cwd=project, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert conflicts(project) == []
+    assert tree(project) == fresh["MIT"]
