@@ -431,3 +431,21 @@ def test_the_readme_sets_up_the_secret_the_workflow_reads(render: Renderer) -> N
     assert "secret `TEMPLATE_UPDATE_TOKEN`" in readme
     for permission in ("**Contents**", "**Pull requests**", "**Workflows**"):
         assert permission in readme
+
+
+def test_new_questions_answered_by_default_are_named_in_the_pull_request(
+    published: str, tmp_path: Path
+) -> None:
+    def made_before_the_license_question(root: Path) -> None:
+        answers = root / ".copier-answers.yml"
+        text = answers.read_text(encoding="utf-8")
+        assert "license: MIT\n" in text
+        answers.write_text(text.replace("license: MIT\n", ""), encoding="utf-8")
+
+    github = new_project(published, tmp_path, made_before_the_license_question)
+    result = run_update(github)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "license: MIT" in branch_file(github, ".copier-answers.yml")
+    (pr,) = github.prs()
+    assert "New questions, answered with their defaults: `license: MIT`." in pr["body"]
+    assert "copier update --skip-answered -d <question>=<answer> ." in pr["body"]
