@@ -449,3 +449,35 @@ def test_new_questions_answered_by_default_are_named_in_the_pull_request(
     (pr,) = github.prs()
     assert "New questions, answered with their defaults: `license: MIT`." in pr["body"]
     assert "copier update --skip-answered -d <question>=<answer> ." in pr["body"]
+
+
+def test_resolved_conflicts_leave_the_title_at_the_next_run(
+    published: str, tmp_path: Path
+) -> None:
+    github = new_project(published, tmp_path, edit=_conflicting_edits)
+    assert run_update(github).returncode == 0
+    assert github.prs()[0]["title"] == f"{TITLE}: conflicts in 2 files"
+
+    def resolve(work: Path) -> None:
+        for path in (f"{SLUG}/DOCS.md", f"{SLUG}/src/{SLUG}/app.py"):
+            file = work / path
+            kept = [
+                line
+                for line in file.read_text(encoding="utf-8").splitlines(keepends=True)
+                if not line.startswith(("<<<<<<< ", "=======", ">>>>>>> "))
+            ]
+            file.write_text("".join(kept), encoding="utf-8")
+
+    work = tmp_path / "maintainer"
+    git(tmp_path, "clone", "-q", "--branch", BRANCH, str(github.origin), str(work))
+    resolve(work)
+    commit_all(work, "Resolve the conflicts", MAINTAINER)
+    git(work, "push", "-q", "origin", BRANCH)
+    resolved = github.branch()
+
+    result = run_update(github)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert github.branch() == resolved  # nothing newer: nothing pushed
+    (pr,) = github.prs()
+    assert pr["title"] == TITLE
+    assert "No conflicts" in pr["body"]
