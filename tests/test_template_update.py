@@ -451,9 +451,7 @@ def test_new_questions_answered_by_default_are_named_in_the_pull_request(
     assert "copier update --skip-answered -d <question>=<answer> ." in pr["body"]
 
 
-def test_resolved_conflicts_leave_the_title_at_the_next_run(
-    published: str, tmp_path: Path
-) -> None:
+def test_resolved_conflicts_leave_the_title_at_the_next_run(published: str, tmp_path: Path) -> None:
     github = new_project(published, tmp_path, edit=_conflicting_edits)
     assert run_update(github).returncode == 0
     assert github.prs()[0]["title"] == f"{TITLE}: conflicts in 2 files"
