@@ -46,10 +46,13 @@ class Registry:
     def save(self, images: dict[str, Any]) -> None:
         self.path.write_text(json.dumps(images, indent=1, sort_keys=True), encoding="utf-8")
 
-    def push(self, reference: str, content: dict[str, Any]) -> None:
+    def push(self, reference: str, content: dict[str, Any], owner: str) -> None:
         if not REFERENCE.match(reference):
             # What `docker buildx` says for a reference such as "ghcr.io/x/y":"0.1.0"
             raise ActionFailed(f"invalid reference format: {reference}")
+        if not reference.startswith(f"ghcr.io/{owner.lower()}/"):
+            # GITHUB_TOKEN writes packages only under the repository's owner.
+            raise ActionFailed(f"denied: permission_denied: write_package ({reference})")
         images = self.load()
         images[reference] = content
         self.save(images)
@@ -103,13 +106,17 @@ def checkout(step: Step) -> dict[str, str]:
 def info(step: Step) -> dict[str, str]:
     """home-assistant/actions helpers/info/action.yml (e91ad19), its `info` step: each output
     is `yq e -N -M '.<key>' -o=json -I=0 config.yaml`, compact JSON that keeps a string's quotes,
-    and `null` for a missing key; `architectures` is the `arch` list."""
+    and `null` for a missing key; `architectures` is the `arch` list. A missing name, version,
+    slug, description or arch fails the step."""
     folder = step.walk.workspace / step.inputs.get("path", ".")
     config = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
 
     def as_json(key: str) -> str:
         return json.dumps(config.get(key), ensure_ascii=False, separators=(",", ":"))
 
+    for key in ("name", "version", "slug", "description", "arch"):
+        if config.get(key) in (None, "", []):
+            raise ActionFailed(f"Required config option '{key}' is missing")
     outputs = {
         key: as_json(key) for key in ("image", "version", "name", "slug", "description", "url")
     }
@@ -140,6 +147,7 @@ def build_image(registry: Registry) -> StandIn:
 
     def stand_in(step: Step) -> dict[str, str]:
         inputs = step.inputs
+        owner = step.walk.github["repository_owner"]
         version = inputs["version"]
         labels = {
             "io.hass.arch": inputs["arch"],
@@ -162,7 +170,7 @@ def build_image(registry: Registry) -> StandIn:
         step.walk.run_record.logs.append(f"built {tags} push={inputs.get('push', 'false')}")
         if inputs.get("push", "false") == "true":
             for tag in tags:
-                registry.push(tag, {"arch": inputs["arch"], "labels": labels})
+                registry.push(tag, {"arch": inputs["arch"], "labels": labels}, owner)
         return {"digest": "sha256:" + "0" * 64}
 
     return stand_in
@@ -175,6 +183,7 @@ def publish_manifest(registry: Registry) -> StandIn:
 
     def stand_in(step: Step) -> dict[str, str]:
         inputs = step.inputs
+        owner = step.walk.github["repository_owner"]
         prefix = inputs.get("registry-prefix") or f"ghcr.io/{step.walk.github['repository_owner']}"
         tags = _lines(inputs["image-tags"])
         sources = [
@@ -186,7 +195,7 @@ def publish_manifest(registry: Registry) -> StandIn:
             if source not in images:
                 raise ActionFailed(f"{source}: not found")
         for tag in tags:
-            registry.push(f"{prefix}/{inputs['image-name']}:{tag}", {"manifests": sources})
+            registry.push(f"{prefix}/{inputs['image-name']}:{tag}", {"manifests": sources}, owner)
         return {}
 
     return stand_in

@@ -278,6 +278,7 @@ class Walk:
             "GITHUB_OUTPUT": str(output_file),
             "GITHUB_ACTOR": self.github["actor"],
             "GITHUB_REPOSITORY": self.github["repository"],
+            "GITHUB_REPOSITORY_OWNER": self.github["repository_owner"],
             "GITHUB_EVENT_NAME": self.github["event_name"],
             "GITHUB_REF": self.github["ref"],
             "GITHUB_SHA": self.github["sha"],
@@ -285,9 +286,17 @@ class Walk:
             **{k: text(v) for k, v in context["env"].items()},
         }
         cwd = self.workspace / directory if directory else self.workspace
-        # GitHub's default shell for run steps: bash --noprofile --norc -eo pipefail {0}
+        # GitHub runs a step without `shell:` as `bash -e {0}`, and `shell: bash` as
+        # `bash --noprofile --norc -eo pipefail {0}` (workflow syntax: jobs.<id>.steps[*].shell).
+        shell = step.get("shell")
+        assert shell in (None, "bash"), f"{label}: shell {shell} is not walked"
+        command = (
+            ["bash", "-e"]
+            if shell is None
+            else ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+        )
         result = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            [*command, str(script)],
             cwd=cwd, env=env,
             capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip

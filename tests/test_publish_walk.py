@@ -113,6 +113,17 @@ class Repository:
         return walk.workflow(".github/workflows/builder.yaml")
 
 
+def pull_request(repository: Repository, stale_base: str | None = None) -> Run:
+    """Open a pull request of the current branch into main and walk it: like GitHub, check out
+    the merge commit (refs/pull/N/merge, first parent main). `stale_base` is the payload's base
+    sha when main moved on after the pull request was opened."""
+    head = repository.head()
+    main = git(repository.root, "rev-parse", "main").strip()
+    git(repository.root, "switch", "-q", "--detach", "main")
+    git(repository.root, "merge", "-q", "--no-ff", "-m", "Merge pull request #1", head)
+    return repository.walk("pull_request", base=stale_base or main, ref="refs/pull/1/merge")
+
+
 def built(run: Run) -> set[str]:
     """The add-ons whose per-architecture build job ran."""
     return {
@@ -224,12 +235,11 @@ def test_a_pull_request_builds_without_pushing(repository: Repository) -> None:
     assert repository.walk("push", before=ZERO).succeeded
     published = repository.registry.load()
     slug = first_slug(repository)
-    base = repository.head()
     git(repository.root, "switch", "-q", "-c", "feature")
     repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
     repository.bump(slug, "3.0.0")
     repository.commit("Change the first add-on")
-    run = repository.walk("pull_request", base=base, ref="refs/pull/1/merge")
+    run = pull_request(repository)
     assert run.succeeded, run.logs
     assert built(run) == {slug}
     assert repository.registry.load() == published
@@ -241,11 +251,10 @@ def test_a_pull_request_that_forgets_the_version_fails_before_the_merge(
 ) -> None:
     assert repository.walk("push", before=ZERO).succeeded
     slug = first_slug(repository)
-    base = repository.head()
     git(repository.root, "switch", "-q", "-c", "feature")
     repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
     repository.commit("Change the code, not the version")
-    run = repository.walk("pull_request", base=base, ref="refs/pull/1/merge")
+    run = pull_request(repository)
     assert not run.succeeded
     (error,) = run.errors
     assert f"raise version in {slug}/config.yaml" in error
@@ -314,6 +323,7 @@ def test_an_addon_without_image_is_built_by_each_home_assistant(repository: Repo
         ("image", "docker.io/garden/logger", "ghcr.io/<owner>/<name>"),
         ("image", "ghcr.io/Garden-Crew/logger", "in lowercase"),
         ("version", "1.0.0+build.5", "valid image tag"),
+        ("image", "ghcr.io/someone-else/logger", "under ghcr.io/garden-crew/"),
     ],
 )
 def test_a_config_that_cannot_be_published_says_what_to_fix(
@@ -332,3 +342,82 @@ def test_a_config_that_cannot_be_published_says_what_to_fix(
     (error,) = run.errors
     assert message in error
     assert not any(ref.split(":")[0].endswith(f"-{slug}") for ref in repository.registry.load())
+
+
+def test_a_release_whose_run_never_happened_is_published_by_the_next_push(
+    repository: Repository,
+) -> None:
+    assert repository.walk("push", before=ZERO).succeeded
+    slug = first_slug(repository)
+    repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
+    repository.bump(slug, "3.0.0")
+    lost = repository.commit("A release whose run was cancelled")
+    other = next(s for s in repository.addons() if s != slug)
+    repository.edit(f"{other}/DOCS.md", lambda t: t + "\nMore words.\n")
+    repository.commit("Docs only")
+    run = repository.walk("push", before=lost)
+    assert run.succeeded, run.logs
+    assert built(run) == {slug}
+    assert_pullable(repository)
+
+
+def test_a_new_image_name_is_published_under_it(repository: Repository) -> None:
+    assert repository.walk("push", before=ZERO).succeeded
+    slug = first_slug(repository)
+    before = repository.head()
+    repository.edit(f"{slug}/config.yaml", lambda t: t.replace(f"/{slug}\n", f"/{slug}-renamed\n"))
+    assert repository.addons()[slug]["image"].endswith("-renamed")
+    repository.commit("Rename the image")
+    run = repository.walk("push", before=before)
+    assert run.succeeded, run.logs
+    assert built(run) == {slug}
+    assert_pullable(repository)
+
+
+def test_a_new_architecture_under_a_published_version_fails_with_one_line(
+    repository: Repository,
+) -> None:
+    slug = next(s for s, c in repository.addons().items() if len(c["arch"]) == 1)
+    assert repository.walk("push", before=ZERO).succeeded
+    before = repository.head()
+    (arch,) = repository.addons()[slug]["arch"]
+    repository.edit(
+        f"{slug}/config.yaml",
+        lambda t: t.replace(f"arch:\n  - {arch}\n", "arch:\n  - aarch64\n  - amd64\n"),
+    )
+    assert sorted(repository.addons()[slug]["arch"]) == ["aarch64", "amd64"]
+    repository.commit("Build for both architectures")
+    run = repository.walk("push", before=before)
+    assert not run.succeeded
+    (error,) = run.errors
+    assert f"raise version in {slug}/config.yaml" in error
+
+
+def test_a_pull_request_compares_with_main_as_it_is_now(repository: Repository) -> None:
+    assert repository.walk("push", before=ZERO).succeeded
+    slug = first_slug(repository)
+    opened_on = repository.head()
+    git(repository.root, "switch", "-q", "-c", "feature")
+    other = next(s for s in repository.addons() if s != slug)
+    repository.edit(f"{other}/DOCS.md", lambda t: t + "\nMore words.\n")
+    repository.commit("Docs only")
+    # Meanwhile main releases the first add-on.
+    git(repository.root, "switch", "-q", "main")
+    repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
+    repository.bump(slug, "3.0.0")
+    released = repository.commit("Release")
+    assert repository.walk("push", before=opened_on).succeeded
+    git(repository.root, "switch", "-q", "feature")
+    run = pull_request(repository, stale_base=opened_on)
+    assert git(repository.root, "rev-parse", "HEAD^1").strip() == released
+    assert run.succeeded, run.logs
+    assert built(run) == set()
+
+
+def test_a_package_the_token_cannot_read_yet_is_published(repository: Repository) -> None:
+    """ghcr.io may refuse to read a package that does not exist yet; the token that could
+    overwrite a published one could also read it, so "denied" means "not published"."""
+    denied = "denied: requested access to the resource is denied"
+    run = repository.walk("push", before=ZERO, registry_failure=denied)
+    assert run.succeeded, run.logs
+    assert_pullable(repository)
