@@ -152,9 +152,17 @@ def copy_release(source: str, destination: Path, ref: str = "1.0.0", **answers: 
     return destination
 
 
-def commit_all(repo: Path, message: str, author: str | None = None) -> None:
+def commit_all(
+    repo: Path, message: str, author: str | None = None, committer: str | None = None
+) -> None:
+    """Commit everything, by `author` and committed by `committer` (the author by default)."""
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message, *([f"--author={author}"] if author else []))
+    committer = committer or author
+    identity = []
+    if committer:
+        name, email = committer.rstrip(">").split(" <")
+        identity = ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+    git(repo, *identity, "commit", "-q", "-m", message, *([f"--author={author}"] if author else []))
 
 
 def on_github(project: Path, tmp_path: Path) -> GitHub:
@@ -187,13 +195,15 @@ def new_project(source: str, tmp_path: Path, edit: Edit | None = None, **answers
     return on_github(root, tmp_path)
 
 
-def push_to_branch(github: GitHub, tmp_path: Path, author: str, edit: Edit) -> str:
+def push_to_branch(
+    github: GitHub, tmp_path: Path, author: str, edit: Edit, committer: str | None = None
+) -> str:
     """A commit on `template-update` on origin, as someone who pushed it there."""
     work = tmp_path / "elsewhere"
     git(tmp_path, "clone", "-q", str(github.origin), str(work))
     git(work, "switch", "-q", "-c", BRANCH)
     edit(work)
-    commit_all(work, "on the branch", author)
+    commit_all(work, "on the branch", author, committer)
     git(work, "push", "-q", "origin", BRANCH)
     return git(work, "rev-parse", "HEAD").strip()
 
@@ -205,7 +215,12 @@ def run_update(github: GitHub, token: str = "test-token") -> subprocess.Complete
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith(("GITHUB_", "GH_", "RUNNER_"))}  # fmt: skip
     path = [str(github.bin), str(Path(sys.executable).parent), "/usr/bin", "/bin"]
+    # The script writes git's global config (url rewrites): give each run its own copy.
+    gitconfig = github.checkout.parent / "gitconfig"
+    if not gitconfig.exists():
+        shutil.copy(os.environ["GIT_CONFIG_GLOBAL"], gitconfig)
     environment |= {
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
         "PATH": os.pathsep.join(path),
         "GH_TOKEN": token,
         "GH_REPO": "example/update-demo",
@@ -252,6 +267,8 @@ def test_an_update_without_conflicts_is_one_commit_and_a_plain_pull_request(
     assert "- `.copier-answers.yml`: 1.0.0 → 1.1.0" in pr["body"]
     assert "No conflicts" in pr["body"]
     assert "<<<<<<<" not in pr["body"]
+    # 1.1.0 changes app.py, so the add-on's image changes: Builder wants a new version.
+    assert f"raise `version` in `{SLUG}/config.yaml`" in pr["body"]
 
 
 def _conflicting_edits(root: Path) -> None:
@@ -479,3 +496,56 @@ def test_resolved_conflicts_leave_the_title_at_the_next_run(published: str, tmp_
     (pr,) = github.prs()
     assert pr["title"] == TITLE
     assert "No conflicts" in pr["body"]
+
+
+def test_a_maintainers_amend_of_the_workflows_commit_is_kept(
+    published: str, tmp_path: Path
+) -> None:
+    github = new_project(published, tmp_path)
+    amended = push_to_branch(
+        github, tmp_path, BOT, lambda work: (work / "resolved.txt").touch(), committer=MAINTAINER
+    )
+    github.add_pr("CLOSED", head=amended)
+    result = run_update(github)
+    assert result.returncode == 1
+    (error,) = errors(result)
+    assert "has commits by people" in error
+    assert github.branch() == amended
+
+
+def test_ssh_sources_off_github_are_one_line_naming_src_path(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    github = new_project(str(template_repo), tmp_path)
+    answers = github.checkout / ".copier-answers.yml"
+    text = answers.read_text(encoding="utf-8")
+    answers.write_text(
+        text.replace(f"_src_path: {template_repo}", "_src_path: git@gitlab.example:me/t.git"),
+        encoding="utf-8",
+    )
+    commit_all(github.checkout, "an ssh source")
+    result = run_update(github)
+    assert result.returncode == 1
+    (error,) = errors(result)
+    assert "git@gitlab.example:me/t.git" in error and "public git URL" in error
+
+
+def test_the_conflict_check_runs_as_on_main_and_without_the_token(
+    published: str, tmp_path: Path
+) -> None:
+    seen = tmp_path / "token-seen"
+
+    def spy(root: Path) -> None:
+        script = root / ".github" / "conflict-markers.sh"
+        text = script.read_text(encoding="utf-8")
+        script.write_text(
+            text.replace(
+                "set -euo pipefail\n", f'set -euo pipefail\necho "${{GH_TOKEN:-none}}" >{seen}\n'
+            ),
+            encoding="utf-8",
+        )
+
+    github = new_project(published, tmp_path, spy)
+    result = run_update(github)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert seen.read_text(encoding="utf-8") == "none\n"
