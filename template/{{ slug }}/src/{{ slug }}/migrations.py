@@ -5,7 +5,8 @@ text ("0.10" < "0.2" as text). After each step the version reached is recorded w
 write, so a crash repeats at most the step that was running: every step must be idempotent (safe
 to run twice). migrate() runs at start, before anything else reads or writes the data; the
 database's own schema steps follow when it is opened (database.py). Data from a newer add-on
-version is refused rather than guessed at.
+version, or with a recorded version that is not a whole number, is refused rather than guessed
+at.
 """
 
 import json
@@ -13,13 +14,15 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import paths
+from . import jsonfile, paths
 from .atomicfile import set_aside, write_atomic
 from .errors import AddonError
+from .jsonfile import JsonFileError
 
 LOG = logging.getLogger(__name__)
 
 Step = Callable[[Path], None]
+_SHOWN = 60  # characters of a bad version quoted in an error message
 
 
 class MigrationError(AddonError):
@@ -44,23 +47,45 @@ STEPS: tuple[Step, ...] = (_create_folders, _rename_legacy_settings)
 
 
 def data_version(version_file: Path | None = None) -> int:
-    """The data version recorded in version_file; 0 when there is none."""
+    """The data version recorded in version_file; 0 when there is none.
+
+    A file that cannot be read as a JSON object is damaged: it is set aside and every step runs
+    again (each is idempotent). A readable file whose version is not a whole number of at least
+    0 ("99", 99.0) was not written by this add-on: it is refused like a newer version, and left
+    as it is, because running steps over data of unknown layout could damage it.
+    """
     version_file = version_file or paths.DATA_VERSION_FILE
     try:
-        recorded = json.loads(version_file.read_text(encoding="utf-8"))["version"]
+        return recorded_version(version_file)
     except FileNotFoundError:
         return 0
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except JsonFileError as error:
         aside = set_aside(version_file, "corrupt")
-        LOG.error("%s is damaged (%s), kept as %s: re-running every data step", version_file,
-                  error, aside)  # fmt: skip
+        LOG.error("%s; kept as %s: re-running every data step", error, aside)
         return 0
-    if not isinstance(recorded, int) or recorded < 0:
-        aside = set_aside(version_file, "corrupt")
-        LOG.error("%s holds no valid version, kept as %s: re-running every data step",
-                  version_file, aside)  # fmt: skip
-        return 0
-    return recorded
+
+
+def recorded_version(version_file: Path) -> int:
+    """The version in version_file, without changing anything (doctor uses it too).
+
+    Raises FileNotFoundError, JsonFileError for a damaged file, MigrationError for a version
+    that is not a whole number of at least 0.
+    """
+    recorded = jsonfile.load_object(version_file)
+    version = recorded.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version >= 0:
+        return version
+    if "version" in recorded:
+        shown = json.dumps(version)
+        shown = shown if len(shown) <= _SHOWN else shown[:_SHOWN] + "..."
+        problem = f"holds the data version {shown}, which is not a whole number of at least 0"
+    else:
+        problem = "holds no data version"
+    msg = (
+        f"{version_file} {problem}: the data comes from another version of the add-on or was "
+        "edited by hand. Update the add-on, or restore a backup made with this version"
+    )
+    raise MigrationError(msg)
 
 
 def migrate(
