@@ -10,6 +10,8 @@ counted, not timed, and every wait is bounded generously, so a loaded machine on
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -33,6 +35,7 @@ COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mod
 SLUG = COMBO.slug
 WAIT = 60  # seconds: the bound on every wait, so a hang fails instead of stalling the suite
 ROWS_BEFORE_BACKUP = 50  # rows the writer commits before backup-pre runs
+PARALLEL_ROUNDS = 12  # rounds of two backup-pre at once (the bug tore 1 in 6 before the lock)
 # Where the Supervisor keeps the add-on's folders on the host (since 2026.05).
 SUPERVISOR_PATHS = {
     "data": PurePosixPath(f"/data/apps/data/local_{SLUG}"),
@@ -227,3 +230,49 @@ def test_backup_of_an_older_version_is_migrated_on_restore(
         (version,) = connection.execute("PRAGMA user_version").fetchone()
     latest = restored.python(f"from {SLUG}.database import SCHEMA; print(len(SCHEMA))")
     assert version == int(latest) > 1
+
+
+def test_two_backup_pre_at_once_never_tear_the_snapshot(
+    addon_dir: Path, patterns: list[str], tmp_path: Path
+) -> None:
+    """Two backup-pre at the same moment (two backups started together, or a retry while one
+    runs) take turns: every round leaves metadata whose checksum matches its snapshot, and the
+    snapshot holds every row; the last one is archived and restored in full."""
+    addon = Addon(addon_dir, tmp_path / "live")
+    addon.python(
+        f"from {SLUG}.database import Database\n"
+        "db = Database()\n"
+        "db.add_events([('load', {'pad': 'x' * 200}) for _ in range(3000)])\n"
+        "db.close()\n"
+    )
+    data = tmp_path / "live" / "data"
+    rows = 3000
+    for round_ in range(PARALLEL_ROUNDS):
+        with closing(sqlite3.connect(data / "database.sqlite3")) as connection:
+            connection.execute("INSERT INTO event (created, kind) VALUES (datetime(), 'load')")
+            connection.commit()
+        rows += 1
+        both = [
+            subprocess.Popen(
+                [sys.executable, "-m", SLUG, "backup-pre"],
+                env=addon.environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [process.communicate(timeout=WAIT)[0] for process in both]
+        assert [process.returncode for process in both] == [0, 0], (round_, outputs)
+        recorded = json.loads((data / "snapshot" / "metadata.json").read_text())
+        snapshot = data / recorded["snapshot"]["path"]
+        digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
+        assert digest == recorded["snapshot"]["sha256"], f"round {round_}: torn snapshot"
+        assert rows_in(snapshot) == rows, f"round {round_}"
+    archive = tmp_path / "backup.tar"
+    supervisor_archive(tmp_path / "live", patterns, archive)
+    restore(archive, tmp_path / "restored")
+    restored = Addon(addon_dir, tmp_path / "restored")
+    restored.stop(restored.start())
+    assert "Restored" in restored.startup_log
+    assert rows_in(tmp_path / "restored" / "data" / "database.sqlite3") == rows
