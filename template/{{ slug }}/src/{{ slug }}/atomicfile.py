@@ -2,52 +2,101 @@
 
 The data goes to a temporary file in the same folder, is flushed and fsynced, then renamed over
 the target with os.replace (atomic on POSIX), and the folder is fsynced so the rename itself
-survives a power cut. The new file keeps the old file's permissions. No temporary file is left
-behind, whatever fails.
+survives a power cut. No temporary file is left behind, whatever fails.
+
+Every step works on the open folder (a directory descriptor), never on a path looked up again, so
+write_atomic_at() also serves folders that other add-ons can change at the same time.
+Modes are set explicitly, whatever the umask: a replaced file keeps its mode, and a new file gets
+NEW_FILE_MODE (only the add-on can read it) unless the caller asks for another.
 """
 
 import contextlib
 import os
+import secrets
 import stat
-import tempfile
 import time
 from pathlib import Path
 
 from . import diskspace
 
 TEMP_PREFIX = ".tmp-"
+NEW_FILE_MODE = 0o600
+_TEMP_TRIES = 8
 
 
 class StorageError(OSError):
     """A file could not be written; the message names the file and the cause."""
 
 
-def write_atomic(path: Path, data: bytes | str, *, encoding: str = "utf-8") -> None:
-    """Replace path with data (bytes, or text encoded with encoding) atomically."""
+def write_atomic(
+    path: Path, data: bytes | str, *, encoding: str = "utf-8", mode: int | None = None
+) -> None:
+    """Replace path with data (bytes, or text encoded with encoding) atomically.
+
+    mode: the new file's permissions; None keeps those of the file it replaces (NEW_FILE_MODE
+    for a new one).
+    """
     payload = data.encode(encoding) if isinstance(data, str) else data
-    folder = path.parent
-    diskspace.ensure_room(folder, len(payload), purpose=f"write {path}")
+    diskspace.ensure_room(path.parent, len(payload), purpose=f"write {path}")
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    try:
-        descriptor, temp_name = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX + path.name + ".")
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as error:
         raise StorageError(error.errno, f"cannot write {path}: {error.strerror}") from error
-    temp = Path(temp_name)
+    try:
+        write_atomic_at(folder, path.name, payload, mode=mode, shown=str(path))
+    finally:
+        os.close(folder)
+
+
+def write_atomic_at(
+    folder: int, name: str, payload: bytes, *, mode: int | None = None, shown: str = ""
+) -> None:
+    """Replace name in the folder open as descriptor folder with payload, atomically.
+
+    Nothing is looked up by path: the temporary file is created beside name with O_EXCL and
+    O_NOFOLLOW, and the rename replaces the entry name itself (a link there is replaced, never
+    followed). The caller checks the disk reserve; shown names the file in errors.
+    """
+    shown = shown or name
+    if mode is None:
+        mode = _mode_of(folder, name)
+    temp, descriptor = _create_temp(folder, name, shown)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)  # not filtered by the umask, unlike a create mode
             os.fsync(handle.fileno())
-        temp.chmod(mode)
-        temp.replace(path)
+        os.replace(temp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except OSError as error:
         with contextlib.suppress(OSError):
-            temp.unlink()
-        raise StorageError(error.errno, f"cannot write {path}: {error.strerror}") from error
-    fsync_folder(folder)
+            os.unlink(temp, dir_fd=folder)
+        raise StorageError(error.errno, f"cannot write {shown}: {error.strerror}") from error
+    os.fsync(folder)
+
+
+def _mode_of(folder: int, name: str) -> int:
+    """The permissions of the regular file name replaces, or NEW_FILE_MODE."""
+    try:
+        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return NEW_FILE_MODE
+    return stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else NEW_FILE_MODE
+
+
+def _create_temp(folder: int, name: str, shown: str) -> tuple[str, int]:
+    """A new, empty, private temporary file beside name: its name and descriptor."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(_TEMP_TRIES):
+        temp = f"{TEMP_PREFIX}{name}.{secrets.token_hex(6)}"
+        try:
+            return temp, os.open(temp, flags, 0o600, dir_fd=folder)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise StorageError(error.errno, f"cannot write {shown}: {error.strerror}") from error
+    msg = f"cannot write {shown}: no free temporary file name beside it"
+    raise StorageError(msg)
 
 
 def fsync_folder(folder: Path) -> None:

@@ -32,7 +32,7 @@ class MigrationError(AddonError):
 def _create_folders(data: Path) -> None:
     """Create the folders the add-on keeps in /data."""
     for folder in paths.DATA_FOLDERS:
-        (data / folder.relative_to(paths.DATA_DIR)).mkdir(parents=True, exist_ok=True)
+        paths.make_private_folder(data / folder.relative_to(paths.DATA_DIR))
 
 
 def _rename_legacy_settings(data: Path) -> None:
