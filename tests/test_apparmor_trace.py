@@ -113,13 +113,18 @@ def file_access(call: Call) -> list[Access]:
         return [Access(call.names[0].rstrip("/") + "/", "w", call.name)]
     if call.name in CHANGES or call.name in PAIRS:
         names = call.names[-2:] if call.name in PAIRS else call.names[-1:]
-        return [Access(name, "w", call.name) for name in names]
+        return [Access(as_named(name), "w", call.name) for name in names]
     if call.name in ("fchmod", "fchown") and call.descriptor:
-        return [Access(call.descriptor, "w", call.name)]
+        return [Access(as_named(call.descriptor), "w", call.name)]
     locks = call.name == "flock" or any(lock in call.args for lock in LOCKS)
     if call.name in ("fcntl", "flock") and locks and call.descriptor:
-        return [Access(call.descriptor, "k", call.name)]
+        return [Access(as_named(call.descriptor), "k", call.name)]
     return []
+
+
+def as_named(path: str) -> str:
+    """A path as AppArmor matches it: a folder's with a trailing slash."""
+    return path.rstrip("/") + "/" if os.path.isdir(path) else path
 
 
 def programs_and_sockets(found: list[Call]) -> list[str]:
