@@ -11,6 +11,7 @@ add-on's config.yaml must be pullable as the Supervisor pulls it, `image:version
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import yaml
 from conftest import copy, git, include
 from gha_actions import Registry, install_docker, stand_ins
 from gha_runner import Run, Walk
+from test_workflow_steps import run_step, step
 from tools import require
 
 pytestmark = pytest.mark.xdist_group("publish_walk")
@@ -79,6 +81,10 @@ class Repository:
     def edit(self, relative: str, change: Callable[[str], str]) -> None:
         path = self.root / relative
         path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+    def change_code(self, slug: str) -> None:
+        """A change to what goes into the add-on's image."""
+        self.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
 
     def bump(self, slug: str, version: str) -> None:
         old = self.addons()[slug]["version"]
@@ -201,7 +207,7 @@ def test_a_push_builds_and_publishes_only_the_addon_whose_image_changed(
     slug = first_slug(repository)
     published = repository.registry.load()
     before = repository.head()
-    repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
+    repository.change_code(slug)
     repository.bump(slug, "3.0.0")
     repository.commit("Change the first add-on")
     run = repository.walk("push", before=before)
@@ -236,7 +242,7 @@ def test_a_pull_request_builds_without_pushing(repository: Repository) -> None:
     published = repository.registry.load()
     slug = first_slug(repository)
     git(repository.root, "switch", "-q", "-c", "feature")
-    repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
+    repository.change_code(slug)
     repository.bump(slug, "3.0.0")
     repository.commit("Change the first add-on")
     run = pull_request(repository)
@@ -252,7 +258,7 @@ def test_a_pull_request_that_forgets_the_version_fails_before_the_merge(
     assert repository.walk("push", before=ZERO).succeeded
     slug = first_slug(repository)
     git(repository.root, "switch", "-q", "-c", "feature")
-    repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
+    repository.change_code(slug)
     repository.commit("Change the code, not the version")
     run = pull_request(repository)
     assert not run.succeeded
@@ -349,7 +355,7 @@ def test_a_release_whose_run_never_happened_is_published_by_the_next_push(
 ) -> None:
     assert repository.walk("push", before=ZERO).succeeded
     slug = first_slug(repository)
-    repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
+    repository.change_code(slug)
     repository.bump(slug, "3.0.0")
     lost = repository.commit("A release whose run was cancelled")
     other = next(s for s in repository.addons() if s != slug)
@@ -403,7 +409,7 @@ def test_a_pull_request_compares_with_main_as_it_is_now(repository: Repository) 
     repository.commit("Docs only")
     # Meanwhile main releases the first add-on.
     git(repository.root, "switch", "-q", "main")
-    repository.edit(f"{slug}/src/{slug}/__init__.py", lambda t: t + "# a change\n")
+    repository.change_code(slug)
     repository.bump(slug, "3.0.0")
     released = repository.commit("Release")
     assert repository.walk("push", before=opened_on).succeeded
@@ -421,3 +427,11 @@ def test_a_package_the_token_cannot_read_yet_is_published(repository: Repository
     run = repository.walk("push", before=ZERO, registry_failure=denied)
     assert run.succeeded, run.logs
     assert_pullable(repository)
+
+
+def test_ci_checks_every_addon_that_builder_knows(repository: Repository, tmp_path: Path) -> None:
+    """ci.yaml's find step and builder.yaml read the same list (.github/addons.sh)."""
+    script = step(repository.root / ".github" / "workflows" / "ci.yaml", "find", "find")
+    status, outputs, stderr = run_step(script, repository.root, tmp_path)
+    assert status == 0, stderr
+    assert outputs == f"apps={json.dumps(sorted(repository.addons()), separators=(',', ':'))}\n"
