@@ -1,23 +1,21 @@
-"""Locks that keep two writers of the same files apart: one add-on per /data, one snapshot writer.
+"""The lock that keeps two add-ons off one /data, and tells the backup hooks which one runs.
 
-They are flock(2) locks: advisory, held by an open file, and dropped by the kernel when the
-process ends however it ends (SIGKILL, an OOM kill), so a crash never leaves a stale lock to clean
-up. They lock the file itself, not a process id, so they also keep apart two containers that
-share one /data folder. A pid in another container means nothing here; it is shown for the user.
+It is a flock(2) lock: advisory, held by an open file, and dropped by the kernel when the process
+ends however it ends (SIGKILL, an OOM kill), so a crash never leaves a stale lock to clean up. It
+locks the file itself, not a process id, so it also keeps apart two containers that share one
+/data folder. A pid in another container means nothing here; it is shown for the user.
 """
 
 import fcntl
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from . import paths
 from .errors import AddonError
 
-POLL_SECONDS = 0.05  # how often a waiting writer tries the lock again
 SLUG = __name__.partition(".")[0]
+PID_WAIT = 1.0  # seconds a new holder may take to write its pid after it took the lock
 
 
 class LockError(AddonError):
@@ -61,28 +59,35 @@ def hold_instance_lock(path: Path | None = None) -> InstanceLock:
     return InstanceLock(descriptor)
 
 
-@contextmanager
-def exclusive(path: Path, *, wait: float, purpose: str) -> Iterator[None]:
-    """Hold an exclusive lock on path (a file or a folder) for the block.
+def instance_holder(path: Path | None = None) -> int | None:
+    """The pid of the add-on that holds /data, or None when no add-on runs on it.
 
-    Waits at most `wait` seconds for another holder to finish, then raises LockError, so a caller
-    with a deadline of its own (backup-pre, a stop) never hangs.
+    The backup hooks use it to find the running add-on: the lock is taken before the add-on
+    opens anything, so a free lock means nothing writes the files.
     """
-    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    path = path or paths.INSTANCE_LOCK_FILE
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    msg = (
-                        f"cannot {purpose}: another process has been doing it for {wait:.0f} s "
-                        f"(it holds the lock on {path}); try again when it has finished"
-                    )
-                    raise LockError(msg) from None
-                time.sleep(POLL_SECONDS)
-        yield
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder_pid(descriptor, path)
+        return None  # free: dropped when the descriptor is closed
     finally:
         os.close(descriptor)
+
+
+def _holder_pid(descriptor: int, path: Path) -> int:
+    """The pid in a held lock file; the holder writes it just after it takes the lock."""
+    deadline = time.monotonic() + PID_WAIT
+    while True:
+        text = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+        if text.isdigit():
+            return int(text)
+        if time.monotonic() > deadline:
+            msg = f"{path} is locked but names no process ({text[:20]!r})"
+            raise LockError(msg)
+        time.sleep(0.01)
