@@ -3,7 +3,7 @@
 AppArmor cannot be enforced here (no AppArmor in the kernel, and the container tests run on a
 stand-in image without s6-overlay), so this is the profile's "complain mode": the rendered
 add-on runs under strace as the Supervisor drives it (start, backup-pre, doctor and its quick
-health check, a flush request, backup-post, SIGTERM), with the file log on, and each successful
+health check, backup-post, SIGTERM), with the file log on, and each successful
 open, create, rename, delete and lock is checked against the profile with the access it needs.
 Paths under HA_APP_ROOT are the container's (/data, /share, /run/<slug>, ...); the add-on's
 package is /app; Python's own files are the image's and are only read. Anything else (/tmp, /proc,
@@ -207,10 +207,6 @@ def test_the_addon_uses_only_what_its_profile_allows(
             hook = run_traced([*python, *step], traces / name, environment, work)
             assert hook.wait(timeout=WAIT) == 0, (traces / f"{name}.out").read_text()
         pid = int(pid_file.read_text())
-        flushed = root / "run" / slug / "flushed"
-        before = flushed.stat().st_mtime_ns if flushed.exists() else None
-        os.kill(pid, signal.SIGUSR1)
-        wait_for("flush", lambda: flushed.exists() and flushed.stat().st_mtime_ns != before, main)
         os.kill(pid, signal.SIGTERM)
         assert main.wait(timeout=WAIT) == 0, (traces / "run.out").read_text()
     finally:

@@ -1,30 +1,27 @@
-"""Hot backup under load, archived and restored the way the Supervisor does it.
+"""Backups of the add-on, made and restored with the Supervisor's own archive library.
 
-The add-on runs while a writer inserts rows; backup-pre runs in the middle of it; the archive is
-built from /data and /config honouring backup_exclude with the Supervisor's own rule (each pattern
-matched with PurePath.match against the Supervisor-side path, an excluded folder pruned with its
-contents: supervisor/apps/app.py `backup`, securetar `atomic_contents_add`); backup-post runs; the
-archive is restored into an empty folder and the add-on started there. The writer's progress is
-counted, not timed, and every wait is bounded generously, so a loaded machine only makes it slower.
+Each test brings the add-on to one of the moments a backup can come (running, with its hooks;
+stopped after a kill; stopped cleanly by an older version), archives /data and /config as the
+Supervisor does (supervisor_backup.py: securetar, backup_exclude, encrypted), restores the archive
+into an empty folder the way the Supervisor restores it, and starts the add-on there: every row
+committed before the backup began must be back. Progress is counted, not timed, and every wait is
+bounded generously, so a loaded machine only makes it slower.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import tarfile
-import threading
 import time
 from contextlib import closing
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath
 
 import pytest
 
+import supervisor_backup
 from combos import MOUNTS, PERSISTENCE, Combo
 from conftest import Renderer
 from rendered import load_yaml
@@ -34,13 +31,10 @@ pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("backup-restore")]
 COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all")
 SLUG = COMBO.slug
 WAIT = 60  # seconds: the bound on every wait, so a hang fails instead of stalling the suite
-ROWS_BEFORE_BACKUP = 50  # rows the writer commits before backup-pre runs
-PARALLEL_ROUNDS = 12  # rounds of two backup-pre at once (the bug tore 1 in 6 before the lock)
-# Where the Supervisor keeps the add-on's folders on the host (since 2026.05).
-SUPERVISOR_PATHS = {
-    "data": PurePosixPath(f"/data/apps/data/local_{SLUG}"),
-    "config": PurePosixPath(f"/data/app_configs/local_{SLUG}"),
-}
+ROWS_BEFORE_BACKUP = 200  # rows committed, and not yet checkpointed, when backup-pre runs
+ROWS_DURING_BACKUP = 500  # rows committed between the two database files of the archive
+PAD = "x" * 1000
+ACKS_BEFORE_KILL = 200  # rows the killed add-on reported as saved
 
 
 class Addon:
@@ -102,39 +96,10 @@ class Addon:
         return out
 
 
-def supervisor_archive(root: Path, patterns: list[str], archive: Path) -> list[str]:
-    """Tar data/ and config/ like the Supervisor; return what was left out."""
-    excluded: list[str] = []
-    with tarfile.open(archive, "w") as tar:
-        for part in ("data", "config"):
-            folder = root / part
-            if not folder.exists():
-                continue
-            tar.add(folder, arcname=part, recursive=False)
-            pruned: list[Path] = []
-            for path in sorted(folder.rglob("*")):
-                if any(prune in path.parents for prune in pruned):
-                    continue
-                host_path = SUPERVISOR_PATHS[part] / path.relative_to(folder).as_posix()
-                if any(host_path.match(pattern) for pattern in patterns):
-                    excluded.append(f"{part}/{path.relative_to(folder)}")
-                    if path.is_dir():
-                        pruned.append(path)
-                    continue
-                tar.add(path, arcname=f"{part}/{path.relative_to(folder)}", recursive=False)
-    return excluded
-
-
-def restore(archive: Path, root: Path) -> None:
-    root.mkdir()
-    with tarfile.open(archive) as tar:
-        tar.extractall(root, filter="data")
-
-
-def rows_in(database: Path) -> int:
+def rows_in(database: Path, kind: str = "load") -> int:
     with closing(sqlite3.connect(database)) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        (count,) = connection.execute("SELECT count(*) FROM event WHERE kind = 'load'").fetchone()
+        (count,) = connection.execute("SELECT count(*) FROM event WHERE kind = ?", (kind,)).fetchone()
         return int(count)
 
 
@@ -149,80 +114,131 @@ def patterns(addon_dir: Path) -> list[str]:
     return list(load_yaml(addon_dir / "config.yaml")["backup_exclude"])
 
 
-def test_hot_backup_under_load_restores_every_committed_row(
+def restore_and_start(addon_dir: Path, archive: Path, root: Path, **password: str | None) -> Addon:
+    """Restore the archive into an empty root as the Supervisor does, then start and stop the
+    add-on there; doctor must find it healthy."""
+    root.mkdir()
+    supervisor_backup.restore(archive, SLUG, root, **password)
+    restored = Addon(addon_dir, root)
+    restored.stop(restored.start())
+    doctor = restored.command("doctor")
+    assert doctor.returncode == 0, doctor.stdout
+    return restored
+
+
+def test_hot_backup_restores_every_row_committed_before_it(
     addon_dir: Path, patterns: list[str], tmp_path: Path
 ) -> None:
+    """backup-pre, then the archive, while rows are committed and checkpoints forced between
+    the database files the archive reads (a checkpoint that rewrote the database file, or reset
+    the WAL, between them would leave the archive without rows, or damaged), then backup-post."""
     addon = Addon(addon_dir, tmp_path / "live")
     running = addon.start()
-    database = tmp_path / "live" / "data" / "database.sqlite3"
-    committed = 0
-    failures: list[BaseException] = []
-    stop = threading.Event()
+    data = tmp_path / "live" / "data"
+    database_files = {PurePath("data", "database.sqlite3"), PurePath("data", "database.sqlite3-wal")}
+    archived: list[PurePath] = []
+    forced: list[tuple[int, int, int]] = []
+    with closing(sqlite3.connect(data / "database.sqlite3", timeout=WAIT)) as writer:
+        writer.execute("PRAGMA synchronous = FULL")
+        writer.execute("PRAGMA wal_autocheckpoint = 0")  # the rows stay in the WAL until backup-pre
 
-    def writer() -> None:
-        nonlocal committed
-        try:
-            with closing(sqlite3.connect(database, timeout=WAIT)) as connection:
-                connection.execute("PRAGMA synchronous = FULL")
-                while not stop.is_set():
-                    connection.execute(
-                        "INSERT INTO event (created, kind, data) VALUES (datetime(), 'load', '{}')"
-                    )
-                    connection.commit()
-                    committed += 1
-        except BaseException as error:
-            failures.append(error)
+        def commit(rows: int) -> None:
+            for _ in range(rows):
+                writer.execute(
+                    "INSERT INTO event (created, kind, data) VALUES (datetime(), 'load', ?)",
+                    (f'{{"pad": "{PAD}"}}',),
+                )
+                writer.commit()
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    deadline = time.monotonic() + WAIT
-    while committed < ROWS_BEFORE_BACKUP and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)  # backup-pre comes after a count of commits, not after a delay
-    before_backup = committed
-    pre = addon.command("backup-pre")
-    archive = tmp_path / "backup.tar"
-    excluded = supervisor_archive(tmp_path / "live", patterns, archive)  # while writes go on
-    post = addon.command("backup-post")
-    stop.set()
-    thread.join(timeout=WAIT)
+        def between_files(item: PurePath) -> None:
+            if item in database_files:
+                if archived:  # the other database file is in the archive already
+                    commit(ROWS_DURING_BACKUP)
+                    writer.execute("PRAGMA busy_timeout = 100")  # a held database stays busy
+                    forced.append(writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+                archived.append(item)
+
+        commit(ROWS_BEFORE_BACKUP)
+        pre = addon.command("backup-pre")
+        assert pre.returncode == 0, pre.stdout + pre.stderr
+        archive = tmp_path / "backup.tar"
+        excluded = supervisor_backup.backup(
+            tmp_path / "live", SLUG, patterns, archive, before_each=between_files
+        )
+        post = addon.command("backup-post")
+        commit(1)  # after backup-post: checkpoints run again
+        released = writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     addon.stop(running)
-    assert not failures, failures
-    assert not thread.is_alive(), "the writer did not stop"
-    assert before_backup >= ROWS_BEFORE_BACKUP, f"{before_backup} rows in {WAIT} s"
-    assert pre.returncode == 0, pre.stdout + pre.stderr
     assert post.returncode == 0, post.stdout + post.stderr
-    assert "data/database.sqlite3" in excluded
+    assert sorted(archived) == sorted(database_files)
+    assert forced and forced[0][0] == 1, f"a checkpoint ran during the backup: {forced}"
+    assert released[0] == 0, f"no checkpoint after backup-post: {released}"
+    assert "data/database.sqlite3-shm" in excluded
+    assert "data/.instance.lock" in excluded
 
-    restore(archive, tmp_path / "restored")
-    restored = Addon(addon_dir, tmp_path / "restored")
-    assert not (tmp_path / "restored" / "data" / "database.sqlite3").exists()
-    restored.stop(restored.start())
-    assert "Restored" in restored.startup_log
-    assert rows_in(tmp_path / "restored" / "data" / "database.sqlite3") >= before_backup
-    assert restored.command("doctor").returncode == 0
+    restored = restore_and_start(addon_dir, archive, tmp_path / "restored")
+    assert rows_in(tmp_path / "restored" / "data" / "database.sqlite3") >= ROWS_BEFORE_BACKUP
+    assert "damaged" not in restored.startup_log
+
+
+KILLED_CHILD = f"""
+from {SLUG} import app, logsetup
+from {SLUG}.options import load_options
+
+logsetup.configure("warning")
+stores = app.start(load_options())
+while True:
+    stores.database.add_event("load", {{}})
+    print("saved", flush=True)
+"""
+
+
+def test_backup_of_a_killed_addon_restores_every_saved_row(
+    addon_dir: Path, patterns: list[str], tmp_path: Path
+) -> None:
+    """SIGKILL (an OOM kill, a crash), then a backup of the stopped add-on: no hook runs, and the
+    archive must hold every row the add-on reported as saved."""
+    addon = Addon(addon_dir, tmp_path / "live")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHILD],
+        env=addon.environment,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    acknowledged = 0
+    deadline = time.monotonic() + WAIT
+    while acknowledged < ACKS_BEFORE_KILL and time.monotonic() < deadline:
+        if child.stdout.readline() != "saved\n":
+            break
+        acknowledged += 1
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=WAIT)
+    child.stdout.close()
+    assert acknowledged == ACKS_BEFORE_KILL, f"{acknowledged} rows saved in {WAIT} s"
+    archive = tmp_path / "backup.tar"
+    supervisor_backup.backup(tmp_path / "live", SLUG, patterns, archive)
+    restore_and_start(addon_dir, archive, tmp_path / "restored")
+    assert rows_in(tmp_path / "restored" / "data" / "database.sqlite3") >= acknowledged
 
 
 def test_backup_of_an_older_version_is_migrated_on_restore(
     addon_dir: Path, patterns: list[str], tmp_path: Path
 ) -> None:
+    """Data as an older add-on left it at a clean stop (schema step 1, data version 1), in an
+    unencrypted backup: the restored add-on upgrades it and keeps every row."""
     old = Addon(addon_dir, tmp_path / "old")
-    # Data as an older add-on left it: schema step 1 only, data version 1, then a backup of the
-    # stopped add-on (no hooks: the snapshot it made when it stopped is what the backup holds).
     old.python(
-        f"from {SLUG} import backup, migrations, paths\n"
+        f"from {SLUG} import migrations\n"
         f"from {SLUG}.database import SCHEMA, Database\n"
         "migrations.migrate(steps=migrations.STEPS[:1])\n"
         "db = Database(schema=SCHEMA[:1])\n"
         "db.add_events([('load', {}) for _ in range(25)])\n"
         "db.close()\n"
-        "backup.prepare()\n"
     )
     archive = tmp_path / "backup.tar"
-    supervisor_archive(tmp_path / "old", patterns, archive)
-    restore(archive, tmp_path / "restored")
-    restored = Addon(addon_dir, tmp_path / "restored")
-    restored.stop(restored.start())
-    assert "Restored" in restored.startup_log
+    supervisor_backup.backup(tmp_path / "old", SLUG, patterns, archive, password=None)
+    restored = restore_and_start(addon_dir, archive, tmp_path / "restored", password=None)
     assert "Data migration 2" in restored.startup_log
     database = tmp_path / "restored" / "data" / "database.sqlite3"
     assert rows_in(database) == 25
@@ -230,49 +246,3 @@ def test_backup_of_an_older_version_is_migrated_on_restore(
         (version,) = connection.execute("PRAGMA user_version").fetchone()
     latest = restored.python(f"from {SLUG}.database import SCHEMA; print(len(SCHEMA))")
     assert version == int(latest) > 1
-
-
-def test_two_backup_pre_at_once_never_tear_the_snapshot(
-    addon_dir: Path, patterns: list[str], tmp_path: Path
-) -> None:
-    """Two backup-pre at the same moment (two backups started together, or a retry while one
-    runs) take turns: every round leaves metadata whose checksum matches its snapshot, and the
-    snapshot holds every row; the last one is archived and restored in full."""
-    addon = Addon(addon_dir, tmp_path / "live")
-    addon.python(
-        f"from {SLUG}.database import Database\n"
-        "db = Database()\n"
-        "db.add_events([('load', {'pad': 'x' * 200}) for _ in range(3000)])\n"
-        "db.close()\n"
-    )
-    data = tmp_path / "live" / "data"
-    rows = 3000
-    for round_ in range(PARALLEL_ROUNDS):
-        with closing(sqlite3.connect(data / "database.sqlite3")) as connection:
-            connection.execute("INSERT INTO event (created, kind) VALUES (datetime(), 'load')")
-            connection.commit()
-        rows += 1
-        both = [
-            subprocess.Popen(
-                [sys.executable, "-m", SLUG, "backup-pre"],
-                env=addon.environment,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        outputs = [process.communicate(timeout=WAIT)[0] for process in both]
-        assert [process.returncode for process in both] == [0, 0], (round_, outputs)
-        recorded = json.loads((data / "snapshot" / "metadata.json").read_text())
-        snapshot = data / recorded["snapshot"]["path"]
-        digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
-        assert digest == recorded["snapshot"]["sha256"], f"round {round_}: torn snapshot"
-        assert rows_in(snapshot) == rows, f"round {round_}"
-    archive = tmp_path / "backup.tar"
-    supervisor_archive(tmp_path / "live", patterns, archive)
-    restore(archive, tmp_path / "restored")
-    restored = Addon(addon_dir, tmp_path / "restored")
-    restored.stop(restored.start())
-    assert "Restored" in restored.startup_log
-    assert rows_in(tmp_path / "restored" / "data" / "database.sqlite3") == rows

@@ -172,12 +172,12 @@ def test_the_addon_runs_in_its_image_as_under_the_supervisor(
                 assert refused.returncode != 0
                 assert "Read-only file system" in refused.stderr
         if combo.hot_sqlite:
-            for hook in ("backup_pre", "backup_post"):
+            for hook, answer in (("backup_pre", "hold: held"), ("backup_post", "release: released")):
                 # Exec'd like the Supervisor does: split like a shell, run without one.
                 result = container.exec(*shlex.split(str(config[hook])))
                 assert result.returncode == 0, result.stdout + result.stderr
-            metadata = json.loads((tmp_path / "data" / "snapshot" / "metadata.json").read_text())
-            assert (tmp_path / "data" / metadata["snapshot"]["path"]).is_file()
+                assert f"Backup {answer}" in result.stdout + result.stderr
+                container.wait_for(f"Backup {answer.replace(':', ' request:')}")
         else:
             assert "backup_pre" not in config
         # Stopped by SIGTERM within the timeout: exit status 0, not podman's SIGKILL (137).

@@ -1,19 +1,20 @@
 """Crash consistency: SIGKILL the add-on at random moments; nothing it confirmed may be lost.
 
-A child process runs the add-on's real start-up (temp-file clean-up, restore, data migrations, the
-stores) and then a loop of settings changes, state updates, durable database inserts and backup
-snapshots, printing an acknowledgement after each one returns. The parent kills it at a random
-moment, then checks what a power cut or an OOM kill would leave: every JSON file parses and holds
-the old or the new value, the database passes integrity_check and holds every acknowledged row, the
-backup metadata points to an intact snapshot, and after the next start no temporary file is left.
+A child process runs the add-on's real start-up (temp-file clean-up, data migrations, the stores)
+and then a loop of settings changes, state updates and durable database inserts, holding the
+database for a backup a quarter of the time, printing an acknowledgement after each one returns.
+The parent kills it at a random moment, then checks what a power cut or an OOM kill would leave:
+every JSON file parses and holds the old or the new value, the database passes integrity_check and
+holds every acknowledged row, and after the next start no temporary file is left.
 
 The kill moments do not depend on how fast the machine is: the parent reads the child's output as
 it comes and draws each moment relative to what the child reports. Most kills come after a random
 number of acknowledged writes; the others during start-up, after a random number of its log lines
 or after a random fraction of the previous start-up's duration. Every tenth start re-runs the data
-migrations and some starts restore the database from the backup snapshot, so kills also land in
-those. The test counts where the kills landed and requires enough of them in real work and in
-start-up. The folders and options.json exist before the first start, as the Supervisor creates
+migrations, so kills also land in those. Every RESTORE_EVERY kills, the killed add-on is backed up
+as the Supervisor backs up a stopped add-on (no hooks; securetar, see supervisor_backup.py) and
+the backup restored in its place: the next start must find everything acknowledged. The test
+counts where the kills landed and requires enough of them in real work and in start-up. The folders and options.json exist before the first start, as the Supervisor creates
 them before it starts a container.
 
 CRASH_KILLS sets the number of kills (a soak run: CRASH_KILLS=5000); CRASH_SEED replays the kill
@@ -22,7 +23,6 @@ plan of a failed run (the seed is in every failure message).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 
+import supervisor_backup
 import supervisor_rules
 from combos import MOUNTS, PERSISTENCE, Combo
 from conftest import Renderer
@@ -50,13 +51,13 @@ COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mod
 SLUG = COMBO.slug
 WAIT = 60.0  # seconds: the bound on every wait for a child, so a hang fails instead of stalling
 START_UP_SHARE = 0.3  # the share of kills aimed at start-up; the rest hit work
-MAX_ACKS = 80  # work kills come after 1..MAX_ACKS acknowledgements (40 writes: one snapshot)
+MAX_ACKS = 80  # work kills come after 1..MAX_ACKS acknowledgements (40 writes: one hold cycle)
 MIGRATE_EVERY = 10  # every tenth start finds no data version and runs the data migrations again
-RESTORE_EVERY = 25  # every 25th start finds only the backup snapshot (a restored backup)
+RESTORE_EVERY = 25  # every 25th start finds a restored backup of the killed add-on
 
 CHILD = f"""
 import json
-from {SLUG} import app, backup, logsetup, paths
+from {SLUG} import app, logsetup, paths
 from {SLUG}.options import load_options
 
 options = load_options()
@@ -64,8 +65,6 @@ logsetup.configure("info")  # start-up's log lines on stdout: the parent counts 
 print("BOOT", flush=True)
 stores = app.start(options)
 leftovers = [p.name for p in paths.DATA_DIR.glob(".tmp-*")]
-leftovers += [p.name for p in paths.DATA_DIR.glob("*.restoring")]
-leftovers += [p.name for p in paths.SNAPSHOT_DIR.glob(".partial*")]
 print("READY", json.dumps(leftovers), flush=True)
 counter = int(stores.settings.get("counter", 0))
 print("BASE", counter, stores.database.count_events(), flush=True)
@@ -76,8 +75,10 @@ while True:
     stores.state.update(counter=counter)
     stores.database.add_event("write", {{"n": counter}})
     print("D", counter, flush=True)
-    if counter % 40 == 0:
-        backup.prepare()
+    if counter % 40 == 30:
+        stores.database.hold()  # as backup-pre asks: writes go on, checkpoints wait
+    elif counter % 40 == 0:
+        stores.database.release()
 """
 
 
@@ -216,25 +217,14 @@ def verify(data: Path, counter: int, rows: int) -> None:
             assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
             (found,) = connection.execute("SELECT count(*) FROM event").fetchone()
         assert found in (rows, rows + 1), (found, rows)
-    metadata = data / "snapshot" / "metadata.json"
-    if metadata.exists():
-        recorded = json.loads(metadata.read_text())
-        snapshot = data / recorded["snapshot"]["path"]
-        digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
-        assert digest == recorded["snapshot"]["sha256"]
 
 
-def lose_the_live_database(data: Path) -> int | None:
-    """Leave only the backup snapshot, as a restored backup does; return the rows it holds."""
-    metadata = data / "snapshot" / "metadata.json"
-    if not metadata.exists():
-        return None
-    snapshot = data / json.loads(metadata.read_text())["snapshot"]["path"]
-    with closing(sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)) as connection:
-        (rows,) = connection.execute("SELECT count(*) FROM event").fetchone()
-    for suffix in ("", "-wal", "-shm"):
-        (data / f"database.sqlite3{suffix}").unlink(missing_ok=True)
-    return int(rows)
+def back_up_and_restore(root: Path, patterns: list[str]) -> None:
+    """Back the stopped add-on up as the Supervisor does, and restore that backup in its place."""
+    archive = root.parent / f"{root.name}-backup.tar"
+    supervisor_backup.backup(root, SLUG, patterns, archive)
+    supervisor_backup.restore(archive, SLUG, root)
+    archive.unlink()
 
 
 def supervisor_folders(root: Path, config: dict[str, object]) -> None:
@@ -252,11 +242,11 @@ def test_random_kills_lose_nothing_acknowledged(render: Renderer, tmp_path: Path
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     environment |= {"HA_APP_ROOT": str(tmp_path), "PYTHONPATH": str(project.addon / "src")}
     supervisor_folders(tmp_path, project.config)
+    patterns = list(project.config["backup_exclude"])
     data = tmp_path / "data"
     seed = int(os.environ.get("CRASH_SEED") or random.randrange(1 << 30))
     rng = random.Random(seed)
     counter = rows = 0
-    restore_pending = False
     counts: Counter[str] = Counter()  # where the kills landed, by what the child had printed
     acknowledged = 0
     last_lines, last_duration = 1, 0.0  # the last complete start-up: log lines, seconds
@@ -264,15 +254,9 @@ def test_random_kills_lose_nothing_acknowledged(render: Renderer, tmp_path: Path
         where = f"seed {seed}, kill {kill} ({plan})"
         if kill % MIGRATE_EVERY == MIGRATE_EVERY - 1:
             (data / "data-version.json").unlink(missing_ok=True)  # migrations run again
-        if restore_pending and (data / "database.sqlite3").exists():
-            # The last child restored the database (a rename, so all or nothing) and was killed
-            # before it logged so; verify() has already found the snapshot's rows in it.
-            restore_pending = False
-            counts["restores completed, unlogged"] += 1
         if kill % RESTORE_EVERY == RESTORE_EVERY // 2:
-            restored_rows = lose_the_live_database(data)
-            if restored_rows is not None:
-                rows, restore_pending = restored_rows, True
+            back_up_and_restore(tmp_path, patterns)  # verify() found everything in the original
+            counts["backups of the killed add-on restored"] += 1
         child = Child(environment, tmp_path / "stderr.txt")
         try:
             run_until_kill(child, plan, last_lines, last_duration)
@@ -295,7 +279,6 @@ def test_random_kills_lose_nothing_acknowledged(render: Renderer, tmp_path: Path
             elif kind == "READY":
                 ready_at = at
                 assert json.loads(value) == [], f"{where}: temp files after start: {value}"
-                assert not restore_pending, f"{where}: started without restoring the snapshot"
             elif kind == "BASE":
                 # What the restart recovered: everything acknowledged, plus at most the one write
                 # that completed while it was being acknowledged.
@@ -311,17 +294,12 @@ def test_random_kills_lose_nothing_acknowledged(render: Renderer, tmp_path: Path
                 acks += 1
             elif ready_at is None:
                 start_up_lines += 1
-                if ": Restored " in line:
-                    restore_pending = False
-                    counts["restores completed"] += 1
-                elif "Data migration" in line:
+                if "Data migration" in line:
                     migrating = True
         if ready_at is None:
             counts["kills in start-up" if boot_at is not None else "kills before start-up"] += 1
             if migrating:
                 counts["of them in or after a data migration"] += 1
-            if restore_pending:
-                counts["of them before the restore completed"] += 1
         else:
             counts["kills in work" if acks else "kills after start-up, before work"] += 1
             if boot_at is not None:
