@@ -5,7 +5,9 @@ the target with os.replace (atomic on POSIX), and the folder is fsynced so the r
 survives a power cut. No temporary file is left behind, whatever fails.
 
 Every step works on the open folder (a directory descriptor), never on a path looked up again, so
-write_atomic_at() also serves folders that other add-ons can change at the same time.
+write_atomic_at() also serves folders that other add-ons can change at the same time; it is the
+one staged write of the add-on (write_atomic() opens the folder for it, share.py reaches the folder
+without following links), and it also checks the disk reserve, on that same open folder.
 Modes are set explicitly, whatever the umask: a replaced file keeps its mode, and a new file gets
 NEW_FILE_MODE (only the add-on can read it) unless the caller asks for another.
 """
@@ -22,6 +24,7 @@ from . import diskspace
 TEMP_PREFIX = ".tmp-"
 NEW_FILE_MODE = 0o600
 _TEMP_TRIES = 8
+_ASIDE_TRIES = 1000  # set-aside names tried per second's time stamp
 
 
 class StorageError(OSError):
@@ -37,7 +40,6 @@ def write_atomic(
     for a new one).
     """
     payload = data.encode(encoding) if isinstance(data, str) else data
-    diskspace.ensure_room(path.parent, len(payload), purpose=f"write {path}")
     try:
         folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as error:
@@ -53,11 +55,12 @@ def write_atomic_at(
 ) -> None:
     """Replace name in the folder open as descriptor folder with payload, atomically.
 
-    Nothing is looked up by path: the temporary file is created beside name with O_EXCL and
-    O_NOFOLLOW, and the rename replaces the entry name itself (a link there is replaced, never
-    followed). The caller checks the disk reserve; shown names the file in errors.
+    Nothing is looked up by path: the disk reserve is checked on the open folder, the temporary
+    file is created beside name with O_EXCL and O_NOFOLLOW, and the rename replaces the entry name
+    itself (a link there is replaced, never followed). shown names the file in errors.
     """
     shown = shown or name
+    diskspace.ensure_room(folder, len(payload), purpose=f"write {shown}")
     if mode is None:
         mode = _mode_of(folder, name)
     temp, descriptor = _create_temp(folder, name, shown)
@@ -72,7 +75,11 @@ def write_atomic_at(
         with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=folder)
         raise StorageError(error.errno, f"cannot write {shown}: {error.strerror}") from error
-    os.fsync(folder)
+    try:
+        os.fsync(folder)
+    except OSError as error:
+        msg = f"cannot flush the folder of {shown} to disk: {error.strerror}"
+        raise StorageError(error.errno, msg) from error
 
 
 def _mode_of(folder: int, name: str) -> int:
@@ -109,10 +116,53 @@ def fsync_folder(folder: Path) -> None:
 
 
 def set_aside(path: Path, label: str) -> Path:
-    """Rename a damaged file to <name>.<label>-<timestamp> so that nothing is ever deleted."""
-    aside = path.with_name(f"{path.name}.{label}-{time.strftime('%Y%m%dT%H%M%S')}")
-    path.replace(aside)
-    return aside
+    """Rename a damaged file (or folder, or link) to <name>.<label>-<UTC time>, never over another.
+
+    Nothing is ever replaced, whatever the clock does: the new name is first created exclusively
+    (O_EXCL; mkdir for a folder) as an empty placeholder, and only that placeholder is then
+    replaced by the rename. A name already taken, by a set-aside earlier in the same second or
+    before the clock stepped back, gets a counter (-2, -3, ...) instead. The time tells roughly
+    when, to the second; names sort by it as long as the clock only moves forward. A crash
+    between the two steps leaves an empty placeholder beside the damaged file, which stays where
+    it was (and is set aside again at the next start): nothing is lost either way.
+    """
+    try:
+        is_folder = stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError as error:
+        raise StorageError(error.errno, f"cannot set aside {path}: {error.strerror}") from error
+    base = f"{path.name}.{label}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    for number in range(1, _ASIDE_TRIES + 1):
+        aside = path.with_name(base if number == 1 else f"{base}-{number}")
+        try:
+            _reserve(aside, is_folder=is_folder)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            msg = f"cannot set aside {path} as {aside}: {error.strerror}"
+            raise StorageError(error.errno, msg) from error
+        try:
+            path.replace(aside)  # over the empty placeholder made just now, and nothing else
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                if is_folder:
+                    aside.rmdir()
+                else:
+                    aside.unlink()
+            msg = f"cannot set aside {path} as {aside}: {error.strerror}"
+            raise StorageError(error.errno, msg) from error
+        fsync_folder(path.parent)
+        return aside
+    msg = f"cannot set aside {path}: {_ASIDE_TRIES} names for this second are already taken"
+    raise StorageError(msg)
+
+
+def _reserve(name: Path, *, is_folder: bool) -> None:
+    """Create name as an empty placeholder; FileExistsError if anything has that name."""
+    if is_folder:
+        name.mkdir(mode=0o700)
+    else:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        os.close(os.open(name, flags, NEW_FILE_MODE))
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:

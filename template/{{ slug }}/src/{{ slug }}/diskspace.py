@@ -6,6 +6,7 @@ it never fails half-way; the old file stays as it was.
 """
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -25,15 +26,21 @@ def set_reserve(min_free_mb: int) -> None:
     _reserve_bytes = max(0, min_free_mb) * MB
 
 
-def free_bytes(path: Path) -> int:
-    """Free space on the filesystem that holds path (or its nearest existing parent)."""
+def free_bytes(path: Path | int) -> int:
+    """Free space on the filesystem that holds path (or its nearest existing parent).
+
+    path may also be an open descriptor (of a folder): nothing is then looked up by name.
+    """
+    if isinstance(path, int):
+        status = os.fstatvfs(path)
+        return status.f_bavail * status.f_frsize  # what shutil.disk_usage reports as free
     while not path.exists() and path != path.parent:
         path = path.parent
     return shutil.disk_usage(path).free
 
 
-def ensure_room(path: Path, needed: int, *, purpose: str) -> None:
-    """Raise InsufficientSpaceError unless needed bytes fit above the reserve."""
+def ensure_room(path: Path | int, needed: int, *, purpose: str) -> None:
+    """Raise InsufficientSpaceError unless needed bytes fit above the reserve (path: as above)."""
     free = free_bytes(path)
     if free - needed < _reserve_bytes:
         msg = (

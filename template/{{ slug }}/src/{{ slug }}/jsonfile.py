@@ -7,17 +7,24 @@ deep (RecursionError). load() turns each into a JsonFileError that names the fil
 problem, and never blocks: it opens the file without following a symbolic link and without
 waiting for a FIFO's writer, reads only a regular file, and at most `limit` bytes of it.
 Callers add what to do, which depends on the file, and decide what a missing file means
-(FileNotFoundError passes through).
+(FileNotFoundError passes through). For the add-on's own stores (settings, state), which start
+afresh rather than not at all, load_or_set_aside() does it: a file that cannot be used is set
+aside, never deleted, and reported once. encode_object() is the other half: the stores never write
+a file that load_object() would refuse at the next start.
 """
 
 import errno
 import json
+import logging
 import os
 import stat
 from pathlib import Path
 from typing import Any
 
+from .atomicfile import set_aside
 from .errors import AddonError
+
+LOG = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 # The default bound on a file's size. The add-on's JSON files are small documents: options.json
@@ -85,6 +92,45 @@ def load_object(path: Path, limit: int = LIMIT) -> dict[str, JsonValue]:
     if not isinstance(value, dict):
         raise JsonFileError(path, f"must hold a JSON object, not {_json_kind(value)}")
     return value
+
+
+def load_or_set_aside(
+    path: Path, consequence: str, limit: int = LIMIT
+) -> dict[str, JsonValue] | None:
+    """The JSON object in path; None when there is no file, or when it cannot be used.
+
+    A file that cannot be used is renamed to <name>.corrupt-<time> (atomicfile.set_aside: never
+    deleted, never over an earlier one) and reported with one ERROR line that names it, the
+    problem, where it was kept and the consequence (what the caller does instead). Raises
+    StorageError, an OSError, when it cannot be set aside (a read-only /data).
+    """
+    try:
+        return load_object(path, limit)
+    except FileNotFoundError:
+        return None
+    except JsonFileError as error:
+        aside = set_aside(path, "corrupt")
+        LOG.error("%s: kept as %s; %s", error, aside, consequence)
+        return None
+
+
+def encode_object(path: Path, value: dict[str, JsonValue], limit: int = LIMIT) -> str:
+    """value as the JSON text of path; JsonFileError if load_object would refuse to read it back.
+
+    A store that wrote more than limit bytes, or deeper nesting than MAX_DEPTH, would have its
+    own file set aside at the next start; refusing the write keeps the file as it was instead.
+    """
+    if _depth_exceeds(value, MAX_DEPTH):
+        problem = f"cannot be saved: it would be nested more than {MAX_DEPTH} levels deep"
+        raise JsonFileError(path, problem)
+    try:
+        text = json.dumps(value, indent=2, sort_keys=True) + "\n"
+    except ValueError as error:  # a whole number of more than 4300 digits (Python's own limit)
+        raise JsonFileError(path, f"cannot be saved ({error})") from None
+    if len(text.encode("utf-8")) > limit:
+        problem = f"cannot be saved: it would be larger than {_size(limit)}, the most it may hold"
+        raise JsonFileError(path, problem)
+    return text
 
 
 def read_bytes(path: Path, limit: int) -> bytes:

@@ -5,8 +5,8 @@ text ("0.10" < "0.2" as text). After each step the version reached is recorded w
 write, so a crash repeats at most the step that was running: every step must be idempotent (safe
 to run twice). migrate() runs at start, before anything else reads or writes the data; the
 database's own schema steps follow when it is opened (database.py). Data from a newer add-on
-version, or with a recorded version that is not a whole number, is refused rather than guessed
-at.
+version, with a recorded version that is not a whole number, or whose version file cannot be
+read, is refused rather than guessed at.
 """
 
 import json
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import jsonfile, paths
-from .atomicfile import set_aside, write_atomic
+from .atomicfile import write_atomic
 from .errors import AddonError
 from .jsonfile import JsonFileError
 
@@ -47,12 +47,14 @@ STEPS: tuple[Step, ...] = (_create_folders, _rename_legacy_settings)
 
 
 def data_version(version_file: Path | None = None) -> int:
-    """The data version recorded in version_file; 0 when there is none.
+    """The data version recorded in version_file; 0 when there is none (fresh data).
 
-    A file that cannot be read as a JSON object is damaged: it is set aside and every step runs
-    again (each is idempotent). A readable file whose version is not a whole number of at least
-    0 ("99", 99.0) was not written by this add-on: it is refused like a newer version, and left
-    as it is, because running steps over data of unknown layout could damage it.
+    A version that cannot be known stops the start with one MigrationError line and leaves the
+    file as it is, whatever the reason: a newer version (checked by migrate), a recorded version
+    that is not a whole number of at least 0 ("99", 99.0), or a file that cannot be read as a
+    JSON object (torn, nested too deeply, a link, a FIFO: jsonfile's bounds). Every step is
+    idempotent only over data of the versions before it: running them all again over data of
+    unknown layout, as if it were version 0, could damage it.
     """
     version_file = version_file or paths.DATA_VERSION_FILE
     try:
@@ -60,9 +62,11 @@ def data_version(version_file: Path | None = None) -> int:
     except FileNotFoundError:
         return 0
     except JsonFileError as error:
-        aside = set_aside(version_file, "corrupt")
-        LOG.error("%s; kept as %s: re-running every data step", error, aside)
-        return 0
+        msg = (
+            f"{error}: the add-on cannot tell which data migrations have run, so it changes "
+            "nothing. Restore a backup made with this version of the add-on, or repair it"
+        )
+        raise MigrationError(msg) from None
 
 
 def recorded_version(version_file: Path) -> int:
