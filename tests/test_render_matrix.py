@@ -106,6 +106,23 @@ def test_backup_keys_follow_the_backup_mode(project: Rendered) -> None:
     assert shlex.split(config["backup_post"]) == ["python3", "-m", combo.slug, "backup-post"]
 
 
+def test_backup_leaves_out_what_interrupted_writes_left(project: Rendered) -> None:
+    """A crash can leave a staged write's temporary file in any folder the add-on writes (named
+    as atomicfile.py names them); no backup holds one, and a user's own file whose name merely
+    starts the same way is still backed up."""
+    patterns = project.config["backup_exclude"]
+    code = (project.addon / "src" / project.combo.slug / "atomicfile.py").read_text("utf-8")
+    prefix = re.search(r'^TEMP_PREFIX = "([^"]+)"$', code, re.MULTILINE)
+    token = re.search(r"^_TOKEN_BYTES = (\d+)$", code, re.MULTILINE)
+    assert prefix and token
+    left = f"{prefix[1]}settings.json.{'a0' * int(token[1])}"
+    config = PurePosixPath("/data/addon_configs/local_storage_demo")
+    for folder in (SUPERVISOR_DATA, SUPERVISOR_DATA / "exports", SUPERVISOR_DATA / "a/b", config):
+        assert any((folder / left).match(p) for p in patterns), folder / left
+    for kept in (config / f"{prefix[1]}notes.txt", SUPERVISOR_DATA / "settings.json"):
+        assert not any(kept.match(p) for p in patterns), kept
+
+
 def test_apparmor_allows_exactly_the_mapped_folders(project: Rendered) -> None:
     text = (project.addon / "apparmor.txt").read_text(encoding="utf-8")
     assert len(re.findall(r"^profile ", text, re.MULTILINE)) == 1

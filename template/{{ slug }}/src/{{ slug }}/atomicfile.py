@@ -2,7 +2,9 @@
 
 The data goes to a temporary file in the same folder, is flushed and fsynced, then renamed over
 the target with os.replace (atomic on POSIX), and the folder is fsynced so the rename itself
-survives a power cut. No temporary file is left behind, whatever fails.
+survives a power cut. No temporary file is left behind, whatever fails; only a crash can leave
+one, and remove_stale_temp_files deletes it at the next start. A write that finds the disk full
+or out of inodes says so ("disk full", "no inodes") and leaves the old file as it was.
 
 Every step works on the open folder (a directory descriptor), never on a path looked up again, so
 write_atomic_at() also serves folders that other add-ons can change at the same time; it is the
@@ -14,6 +16,7 @@ NEW_FILE_MODE (only the add-on can read it) unless the caller asks for another.
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 import time
@@ -22,6 +25,11 @@ from pathlib import Path
 from . import diskspace
 
 TEMP_PREFIX = ".tmp-"
+_TOKEN_BYTES = 6
+# Exactly the names _create_temp gives: the prefix, the file's name, a dot, 12 hex digits.
+# Nothing else is ever removed as a left-over (config.yaml's backup_exclude matches them too).
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r".+\." + "[0-9a-f]" * 2 * _TOKEN_BYTES, re.DOTALL)
+MAX_DEPTH = 32  # folder levels below the top that the clean-up of left-overs enters
 NEW_FILE_MODE = 0o600
 _TEMP_TRIES = 8
 _ASIDE_TRIES = 1000  # set-aside names tried per second's time stamp
@@ -74,7 +82,7 @@ def write_atomic_at(
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=folder)
-        raise StorageError(error.errno, f"cannot write {shown}: {error.strerror}") from error
+        raise _write_error(error, folder, shown) from error
     try:
         os.fsync(folder)
     except OSError as error:
@@ -95,15 +103,24 @@ def _create_temp(folder: int, name: str, shown: str) -> tuple[str, int]:
     """A new, empty, private temporary file beside name: its name and descriptor."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(_TEMP_TRIES):
-        temp = f"{TEMP_PREFIX}{name}.{secrets.token_hex(6)}"
+        temp = f"{TEMP_PREFIX}{name}.{secrets.token_hex(_TOKEN_BYTES)}"
         try:
             return temp, os.open(temp, flags, 0o600, dir_fd=folder)
         except FileExistsError:
             continue
         except OSError as error:
-            raise StorageError(error.errno, f"cannot write {shown}: {error.strerror}") from error
+            raise _write_error(error, folder, shown) from error
     msg = f"cannot write {shown}: no free temporary file name beside it"
     raise StorageError(msg)
+
+
+def _write_error(error: OSError, folder: int, shown: str) -> StorageError:
+    """The one-line StorageError for a failed write: no room says "disk full" or "no inodes"."""
+    cause = error.strerror
+    if error.errno in diskspace.NO_ROOM_ERRNOS:
+        where = Path(shown).parent if os.sep in shown else "its folder"
+        cause = diskspace.room_problem(folder, shown=where, failed=error.errno)
+    return StorageError(error.errno, f"cannot write {shown}: {cause}")
 
 
 def fsync_folder(folder: Path) -> None:
@@ -165,11 +182,27 @@ def _reserve(name: Path, *, is_folder: bool) -> None:
         os.close(os.open(name, flags, NEW_FILE_MODE))
 
 
-def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete temporary files that a crash left in folder; return what was removed."""
+def remove_stale_temp_files(folder: Path, *, before: float | None = None) -> list[Path]:
+    """Delete the temporary files that interrupted writes left in folder and its sub-folders.
+
+    Only regular files named as _create_temp names them are removed, and with `before` (a
+    time.time() value) only those last changed earlier, so a write that another process of the
+    add-on has in progress is left alone. Links are never followed: os.fwalk goes through
+    directory descriptors and enters a folder only if it is the one it listed, so a link (or a
+    folder swapped for one) never leads outside. Folders deeper than MAX_DEPTH are not entered:
+    the add-on makes none, and a hostile tree cannot exhaust the open descriptors.
+    """
     removed = []
-    for temp in folder.glob(TEMP_PREFIX + "*"):
-        if temp.is_file():
-            temp.unlink(missing_ok=True)
-            removed.append(temp)
+    depth_of_top = str(folder).count(os.sep)
+    for current, folders, files, descriptor in os.fwalk(folder, follow_symlinks=False):
+        if current.count(os.sep) - depth_of_top >= MAX_DEPTH:
+            folders.clear()
+        for name in files:
+            if not _TEMP_NAME.fullmatch(name):
+                continue
+            with contextlib.suppress(OSError):  # gone meanwhile, or not ours to remove
+                info = os.stat(name, dir_fd=descriptor, follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and (before is None or info.st_mtime < before):
+                    os.unlink(name, dir_fd=descriptor)
+                    removed.append(Path(current, name))
     return removed

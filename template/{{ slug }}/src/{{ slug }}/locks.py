@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from . import paths
+from .diskspace import NO_ROOM_ERRNOS
 from .errors import AddonError
 
 SLUG = __name__.partition(".")[0]
@@ -53,9 +54,15 @@ def hold_instance_lock(path: Path | None = None) -> InstanceLock:
     except OSError:
         os.close(descriptor)
         raise
-    # The pid is for the message above only: the lock itself is the flock.
-    os.ftruncate(descriptor, 0)
-    os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+    # The pid is for the message above only: the lock itself is the flock. A full disk leaves it
+    # out rather than stop the add-on here: the writes that need the room say "disk full".
+    try:
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+    except OSError as error:
+        if error.errno not in NO_ROOM_ERRNOS:
+            os.close(descriptor)
+            raise
     return InstanceLock(descriptor)
 
 
