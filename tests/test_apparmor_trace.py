@@ -44,8 +44,9 @@ TRACED = (
     "link,linkat,symlink,symlinkat,truncate,chmod,fchmod,fchmodat,chown,fchown,fchownat,lchown,"
     "utimensat,fcntl,flock,execve,execveat,socket,socketpair"
 )
+# strace pads the pid to five columns: "1297  openat(..." as well as "21297 openat(...".
 LINE = re.compile(
-    r"^\d+ (?P<call>\w+)\((?P<args>.*)\) += (?P<result>-?\d+)(?:<(?P<opened>[^>]*)>)?"
+    r"^\d+ +(?P<call>\w+)\((?P<args>.*)\) += (?P<result>-?\d+)(?:<(?P<opened>[^>]*)>)?"
 )
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 FD_PATH = re.compile(r"(?:AT_FDCWD|\d+)<([^>]*)>")

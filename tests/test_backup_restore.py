@@ -99,7 +99,8 @@ class Addon:
 def rows_in(database: Path, kind: str = "load") -> int:
     with closing(sqlite3.connect(database)) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        (count,) = connection.execute("SELECT count(*) FROM event WHERE kind = ?", (kind,)).fetchone()
+        query = "SELECT count(*) FROM event WHERE kind = ?"
+        (count,) = connection.execute(query, (kind,)).fetchone()
         return int(count)
 
 
@@ -135,7 +136,8 @@ def test_hot_backup_restores_every_row_committed_before_it(
     addon = Addon(addon_dir, tmp_path / "live")
     running = addon.start()
     data = tmp_path / "live" / "data"
-    database_files = {PurePath("data", "database.sqlite3"), PurePath("data", "database.sqlite3-wal")}
+    names = ("database.sqlite3", "database.sqlite3-wal")
+    database_files = {PurePath("data", name) for name in names}
     archived: list[PurePath] = []
     forced: list[tuple[int, int, int]] = []
     with closing(sqlite3.connect(data / "database.sqlite3", timeout=WAIT)) as writer:

@@ -172,7 +172,8 @@ def test_the_addon_runs_in_its_image_as_under_the_supervisor(
                 assert refused.returncode != 0
                 assert "Read-only file system" in refused.stderr
         if combo.hot_sqlite:
-            for hook, answer in (("backup_pre", "hold: held"), ("backup_post", "release: released")):
+            answers = {"backup_pre": "hold: held", "backup_post": "release: released"}
+            for hook, answer in answers.items():
                 # Exec'd like the Supervisor does: split like a shell, run without one.
                 result = container.exec(*shlex.split(str(config[hook])))
                 assert result.returncode == 0, result.stdout + result.stderr

@@ -14,8 +14,9 @@ or after a random fraction of the previous start-up's duration. Every tenth star
 migrations, so kills also land in those. Every RESTORE_EVERY kills, the killed add-on is backed up
 as the Supervisor backs up a stopped add-on (no hooks; securetar, see supervisor_backup.py) and
 the backup restored in its place: the next start must find everything acknowledged. The test
-counts where the kills landed and requires enough of them in real work and in start-up. The folders and options.json exist before the first start, as the Supervisor creates
-them before it starts a container.
+counts where the kills landed and requires enough of them in real work and in start-up. The
+folders and options.json exist before the first start, as the Supervisor creates them before it
+starts a container.
 
 CRASH_KILLS sets the number of kills (a soak run: CRASH_KILLS=5000); CRASH_SEED replays the kill
 plan of a failed run (the seed is in every failure message).
