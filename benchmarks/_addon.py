@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import shutil
+import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 
 import copier
 
 REPO = Path(__file__).resolve().parents[1]
+TEMPLATE_PARTS = ("copier.yml", "template", "includes")  # what copier reads
 SLUG = "bench_demo"
 ALL_FEATURES = {
     "name": "Bench Demo",
@@ -20,7 +24,7 @@ ALL_FEATURES = {
 
 def template_copy(destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
-    for part in ("copier.yml", "template", "includes"):  # what copier reads
+    for part in TEMPLATE_PARTS:
         source = REPO / part
         if source.is_dir():
             shutil.copytree(source, destination / part)
@@ -29,17 +33,34 @@ def template_copy(destination: Path) -> Path:
     return destination
 
 
-def render_addon(answers: dict[str, object] | None = None) -> Path:
-    work = Path(tempfile.mkdtemp(prefix="bench-"))
-    template = template_copy(work / "template")
+def template_at(commit: str, destination: Path) -> Path:
+    """The template as committed at commit, from this repository by git archive (no network)."""
+    listed = git("ls-tree", "--name-only", commit).decode().split()
+    archive = git("archive", "--format=tar", commit, *(p for p in TEMPLATE_PARTS if p in listed))
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(destination, filter="data")
+    return destination
+
+
+def git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, check=True).stdout
+
+
+def render(template: Path, destination: Path, answers: dict[str, object] | None = None) -> Path:
     copier.run_copy(
         str(template),
-        work / "addon",
+        destination,
         data={**(answers or ALL_FEATURES), "slug": SLUG},
         defaults=True,
         quiet=True,
     )
-    return work / "addon"
+    return destination
+
+
+def render_addon(answers: dict[str, object] | None = None) -> Path:
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    return render(template_copy(work / "template"), work / "addon", answers)
 
 
 def machine() -> str:
