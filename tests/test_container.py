@@ -172,13 +172,16 @@ def test_the_addon_runs_in_its_image_as_under_the_supervisor(
                 assert refused.returncode != 0
                 assert "Read-only file system" in refused.stderr
         if combo.hot_sqlite:
-            answers = {"backup_pre": "hold: held", "backup_post": "release: released"}
-            for hook, answer in answers.items():
+            answers = {
+                "backup_pre": ("pre", "hold", "held"),
+                "backup_post": ("post", "release", "released"),
+            }
+            for hook, (name, action, answer) in answers.items():
                 # Exec'd like the Supervisor does: split like a shell, run without one.
                 result = container.exec(*shlex.split(str(config[hook])))
                 assert result.returncode == 0, result.stdout + result.stderr
-                assert f"Backup {answer}" in result.stdout + result.stderr
-                container.wait_for(f"Backup {answer.replace(':', ' request:')}")
+                assert f"backup-{name}: {answer}" in result.stdout + result.stderr
+                container.wait_for(f"Backup {action} request: {answer}")
         else:
             assert "backup_pre" not in config
         # Stopped by SIGTERM within the timeout: exit status 0, not podman's SIGKILL (137).

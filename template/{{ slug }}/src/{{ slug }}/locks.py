@@ -1,4 +1,4 @@
-"""The lock that keeps two add-ons off one /data, and tells the backup hooks which one runs.
+"""The lock that keeps two add-ons off one /data, and tells the backup hooks whether one runs.
 
 It is a flock(2) lock: advisory, held by an open file, and dropped by the kernel when the process
 ends however it ends (SIGKILL, an OOM kill), so a crash never leaves a stale lock to clean up. It
@@ -8,7 +8,6 @@ locks the file itself, not a process id, so it also keeps apart two containers t
 
 import fcntl
 import os
-import time
 from pathlib import Path
 
 from . import paths
@@ -16,7 +15,6 @@ from .diskspace import NO_ROOM_ERRNOS
 from .errors import AddonError
 
 SLUG = __name__.partition(".")[0]
-PID_WAIT = 1.0  # seconds a new holder may take to write its pid after it took the lock
 
 
 class LockError(AddonError):
@@ -66,35 +64,21 @@ def hold_instance_lock(path: Path | None = None) -> InstanceLock:
     return InstanceLock(descriptor)
 
 
-def instance_holder(path: Path | None = None) -> int | None:
-    """The pid of the add-on that holds /data, or None when no add-on runs on it.
+def instance_is_running(path: Path | None = None) -> bool:
+    """Tell whether an add-on holds /data (its lock; the pid in the file is not trusted).
 
-    The backup hooks use it to find the running add-on: the lock is taken before the add-on
-    opens anything, so a free lock means nothing writes the files.
+    The backup hooks ask: the lock is taken before the add-on opens anything, so a free lock
+    means nothing writes the files.
     """
     path = path or paths.INSTANCE_LOCK_FILE
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        return None
+        return False
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _holder_pid(descriptor, path)
-        return None  # free: dropped when the descriptor is closed
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
     finally:
-        os.close(descriptor)
-
-
-def _holder_pid(descriptor: int, path: Path) -> int:
-    """The pid in a held lock file; the holder writes it just after it takes the lock."""
-    deadline = time.monotonic() + PID_WAIT
-    while True:
-        text = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
-        if text.isdigit():
-            return int(text)
-        if time.monotonic() > deadline:
-            msg = f"{path} is locked but names no process ({text[:20]!r})"
-            raise LockError(msg)
-        time.sleep(0.01)
+        os.close(descriptor)  # also drops the shared lock just taken
+    return False
