@@ -15,6 +15,7 @@ import copier._main
 import jinja2
 import pytest
 import yaml
+from _pytest.nodeid import NodeId
 from jinja2.sandbox import SandboxedEnvironment
 
 from combos import Combo
@@ -205,10 +206,37 @@ def render(template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return Renderer(template_snapshot, tmp_path_factory.mktemp("renders"))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep all tests of one combination on one xdist worker, so it is rendered once."""
+def _group_suffix(item: pytest.Item) -> str:
+    """The `@group` that `--dist loadgroup` appends to a grouped test's id, as xdist names it."""
+    names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+             for mark in item.iter_markers("xdist_group")}  # fmt: skip
+    return f"@{'_'.join(sorted(names))}" if names else ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Iterator[None]:
+    """Keep all tests of one combination on one xdist worker, so it is rendered once; and make
+    `--dist loadgroup` group at all under pytest 9.2.
+
+    xdist 3.8 tells its scheduler a test's group by appending `@group` to the test's id in each
+    worker; it writes `item._nodeid`, which pytest 9.2 no longer reads (the id is `item._id`, a
+    structured NodeId), so every test was scheduled alone: combinations rendered on both workers,
+    and groups that must stay on one worker split (pytest-dev/pytest-xdist#1386). After xdist's
+    hook, this appends the suffix where xdist's did not take, and stops the run where it cannot.
+    """
     for item in items:
         callspec = getattr(item, "callspec", None)
         combo = callspec.params.get("combo") if callspec else None
         if combo is not None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(combo.id))
+    yield
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        suffix = _group_suffix(item)
+        if suffix and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
+            if not item.nodeid.endswith(suffix):
+                raise pytest.UsageError(f"xdist_group cannot be applied to {item.nodeid}")
