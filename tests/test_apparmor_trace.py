@@ -45,7 +45,7 @@ TRACED = (
     "utimensat,fcntl,flock,execve,execveat,socket,socketpair"
 )
 LINE = re.compile(
-    r"^\d+ (?P<call>\w+)\((?P<args>.*)\) += (?P<result>-?\d+)(?:<(?P<opened>[^>]*)>)?"
+    r"^\d+ +(?P<call>\w+)\((?P<args>.*)\) += (?P<result>-?\d+)(?:<(?P<opened>[^>]*)>)?"
 )
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 FD_PATH = re.compile(r"(?:AT_FDCWD|\d+)<([^>]*)>")
