@@ -126,13 +126,20 @@ def _matrix() -> list[Combo]:
 
 MATRIX = _matrix()
 
-# Covering set for the expensive checks: all-off, all-on in both backup modes, and each persistence
-# pattern in both backup modes with a pair of mounts, so every mount meets every backup mode.
+# Covering set for the expensive checks: all-off, all-on in both backup modes (every mount writable
+# in one, read-only in the other), and each persistence pattern in both backup modes with a pair of
+# mounts, so every mount meets every backup mode.
 _PAIRS = (("addon_config", "share"), ("homeassistant_config", "ssl"), ("media", "backup"))
 TOOL_COMBOS = [
     Combo(mounts=(), persistence=("json_config",)),
     Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all"),
-    Combo(mounts=MOUNTS, persistence=PERSISTENCE, backup_mode="cold", python_version="3.12"),
+    Combo(
+        mounts=MOUNTS,
+        persistence=PERSISTENCE,
+        backup_mode="cold",
+        python_version="3.12",
+        writable_mode="none",
+    ),
     *(
         Combo(
             mounts=pair,
@@ -148,4 +155,18 @@ TOOL_COMBOS = [
             for mode in BACKUP_MODES
         )
     ),
+]
+
+# The add-on's own pytest run, the slowest of the checks, needs fewer: its code differs between
+# combinations only where the Jinja conditions of its modules and tests do (which modules exist;
+# json_config, state and sqlite each on or off; sqlite hot or cold; addon_config and share
+# writable, read-only or absent; no mounts at all), and those blocks are independent of one
+# another. These four put each side of every such condition in at least one run
+# (test_combos.test_pytest_combos_cover_every_condition_of_the_addon_code checks it); the layout
+# and the Python version change nothing that pytest runs. ruff and mypy still see every TOOL_COMBO.
+PYTEST_COMBOS = [
+    TOOL_COMBOS[0],  # no mounts; json_config alone
+    TOOL_COMBOS[1],  # every mount writable; every persistence pattern, sqlite hot
+    TOOL_COMBOS[2],  # every mount read-only; every persistence pattern, sqlite cold
+    TOOL_COMBOS[5],  # sqlite hot alone: json_config and state off
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 import functools
 import json
 import shutil
@@ -12,9 +13,12 @@ from typing import Any
 
 import copier
 import copier._main
+import copier._template
+import copier._vcs
 import jinja2
 import pytest
 import yaml
+from _pytest.nodeid import NodeId
 from jinja2.sandbox import SandboxedEnvironment
 
 from combos import Combo
@@ -117,17 +121,53 @@ def copy(template: Path, destination: Path, *, vcs_ref: str | None = None, **ans
 _sync_executable_bit = copier._main.Worker._sync_git_index_executable_bit
 
 
-def _sync_executable_bit_in_git_only(self: Any, dst_relpath: Path, src_mode: int) -> None:
-    """Copier's executable-bit sync, skipped where it cannot do anything: outside a git work tree.
+def _sync_executable_bit_where_it_can_act(self: Any, dst_relpath: Path, src_mode: int) -> None:
+    """Copier's executable-bit sync, skipped where it cannot do anything.
 
     For every file it writes, copier asks `git config core.fileMode` in a subprocess, and does
-    nothing more unless the destination is a git repository with fileMode off. Most test renders go
-    to plain temporary folders, where that subprocess is half of a render's time. Renders into a
-    repository (the update and journey tests) still run it. Tests only.
+    nothing more unless the destination is a git repository with fileMode off. Outside a git work
+    tree (most test renders) the answer is known; inside one, it is asked once per render (no
+    task can change it midway; this template has none) instead of once per file. Tests only.
     """
     root = Path(self.subproject.local_abspath)
-    if any((folder / ".git").exists() for folder in (root, *root.parents)):
+    if not any((folder / ".git").exists() for folder in (root, *root.parents)):
+        return
+    if "_file_mode_off" not in self.__dict__:
+        setting = subprocess.run(
+            ["git", "config", "--type=bool", "--get", "core.fileMode"],
+            cwd=root, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        self.__dict__["_file_mode_off"] = setting.stdout.strip() == "false"
+    if self.__dict__["_file_mode_off"]:
         _sync_executable_bit(self, dst_relpath, src_mode)
+
+
+_is_git_bundle = copier._vcs.is_git_bundle
+
+
+def _is_git_bundle_file(path: Path) -> bool:
+    """Copier's bundle check, which runs `git init` and `git bundle verify` in subprocesses for
+    every local template; a folder is never a bundle, so only files are asked. Tests only."""
+    return Path(path).is_file() and _is_git_bundle(path)
+
+
+_load_template_config = copier._template.load_template_config
+
+
+def _load_template_config_once(conf_path: Path, quiet: bool = False) -> Any:
+    """Copier's read of copier.yml (pure-Python YAML, a fifth of a render), remembered per path
+    and content; each render gets its own copy. A file with `!include` is read as usual, since
+    what it includes can change. Tests only."""
+    content = conf_path.read_bytes()
+    if b"!include" in content:
+        return _load_template_config(conf_path, quiet)
+    key = (str(Path(conf_path).resolve()), content, quiet)
+    if key not in _CONFIGS:
+        _CONFIGS[key] = _load_template_config(conf_path, quiet)
+    return copy_module.deepcopy(_CONFIGS[key])
+
+
+_CONFIGS: dict[tuple[str, bytes, bool], Any] = {}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -135,8 +175,12 @@ def fast_copier() -> Iterator[None]:
     patch = pytest.MonkeyPatch()
     patch.setattr(jinja2.Environment, "compile", _compile_once)
     patch.setattr(
-        copier._main.Worker, "_sync_git_index_executable_bit", _sync_executable_bit_in_git_only
+        copier._main.Worker,
+        "_sync_git_index_executable_bit",
+        _sync_executable_bit_where_it_can_act,
     )
+    patch.setattr(copier._vcs, "is_git_bundle", _is_git_bundle_file)
+    patch.setattr(copier._template, "load_template_config", _load_template_config_once)
     yield
     patch.undo()
 
@@ -205,10 +249,37 @@ def render(template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) ->
     return Renderer(template_snapshot, tmp_path_factory.mktemp("renders"))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep all tests of one combination on one xdist worker, so it is rendered once."""
+def _group_suffix(item: pytest.Item) -> str:
+    """The `@group` that `--dist loadgroup` appends to a grouped test's id, as xdist names it."""
+    names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+             for mark in item.iter_markers("xdist_group")}  # fmt: skip
+    return f"@{'_'.join(sorted(names))}" if names else ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Iterator[None]:
+    """Keep all tests of one combination on one xdist worker, so it is rendered once; and make
+    `--dist loadgroup` group at all under pytest 9.2.
+
+    xdist 3.8 tells its scheduler a test's group by appending `@group` to the test's id in each
+    worker; it writes `item._nodeid`, which pytest 9.2 no longer reads (the id is `item._id`, a
+    structured NodeId), so every test was scheduled alone: combinations rendered on both workers,
+    and groups that must stay on one worker split (pytest-dev/pytest-xdist#1386). After xdist's
+    hook, this appends the suffix where xdist's did not take, and stops the run where it cannot.
+    """
     for item in items:
         callspec = getattr(item, "callspec", None)
         combo = callspec.params.get("combo") if callspec else None
         if combo is not None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(combo.id))
+    yield
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        suffix = _group_suffix(item)
+        if suffix and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
+            if not item.nodeid.endswith(suffix):
+                raise pytest.UsageError(f"xdist_group cannot be applied to {item.nodeid}")

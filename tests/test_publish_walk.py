@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -163,24 +164,40 @@ def assert_pullable(repository: Repository) -> None:
             assert labels["io.hass.version"] == version
 
 
+@pytest.fixture(scope="session")
+def built_repositories(
+    template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Each answer set's repository, rendered and committed once: a repository render plus a second
+    add-on rendered into it with layout `app`. Tests walk copies of them."""
+    require("jq")  # the workflows' steps use it, as GitHub's runners have it
+    built = {}
+    for name, (first, second) in ANSWER_SETS.items():
+        root = copy(template_snapshot, tmp_path_factory.mktemp("publish") / "addons", **first)
+        git(root, "init", "-q", "-b", "main")
+        git(root, "config", "user.email", "walk@example.com")
+        git(root, "config", "user.name", "Walk")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "Add the first add-on")
+        # As README says for layout app: render into the repository, in a folder named as the slug.
+        slug = str(include("slug.jinja").slugify(second["name"])).strip()
+        copy(template_snapshot, root / slug, layout="app", **second)
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "Add the second add-on")
+        built[name] = root
+    return built
+
+
 @pytest.fixture(params=sorted(ANSWER_SETS))
 def repository(
-    request: pytest.FixtureRequest, template_snapshot: Path, tmp_path: Path
+    request: pytest.FixtureRequest, built_repositories: dict[str, Path], tmp_path: Path
 ) -> Repository:
-    """A repository render plus a second add-on rendered into it with layout `app`, committed."""
-    require("jq")  # the workflows' steps use it, as GitHub's runners have it
-    first, second = ANSWER_SETS[request.param]
-    root = copy(template_snapshot, tmp_path / "addons", **first)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "walk@example.com")
-    git(root, "config", "user.name", "Walk")
+    """A fresh copy of one answer set's repository, history included."""
+    root = tmp_path / "addons"
+    shutil.copytree(built_repositories[request.param], root, symlinks=True)
     repository = Repository(root, tmp_path / "scratch")
-    repository.commit("Add the first add-on")
-    # As README says for layout app: render into the repository, in a folder named as the slug.
-    slug = str(include("slug.jinja").slugify(second["name"])).strip()
-    copy(template_snapshot, root / slug, layout="app", **second)
-    repository.commit("Add the second add-on")
     assert len(repository.addons()) == 2
+    assert git(root, "status", "--porcelain") == ""
     return repository
 
 
