@@ -87,7 +87,7 @@ S6_NEEDS = [
     ("/usr/local/bin/python3.13", "rx"),  # rc.init runs the CMD, python3 on base-python
     ("/dev/tty", "rw"),
 ]
-# What the add-on itself opens (paths.py; backup.py's requests and answers in /run/<slug>).
+# What the add-on itself opens (paths.py; hotbackup.py's requests and answers in /run/<slug>).
 ADDON_NEEDS = [
     ("/app/", "r"),
     ("/app/storage_demo/__main__.py", "r"),

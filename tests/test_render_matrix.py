@@ -207,6 +207,16 @@ def test_no_template_syntax_is_left(project: Rendered) -> None:
     assert not [p for p in project.files() if p.suffix == ".jinja"]
 
 
+def test_comments_and_docs_follow_the_answers(project: Rendered) -> None:
+    """An add-on without hot SQLite backups has no backup hooks: nothing in it may name them."""
+    if project.combo.hot_sqlite:
+        return
+    hooks = re.compile(r"backup[-_](pre|post)|hotbackup")
+    named = [p for p in project.text_files() if hooks.search(p.read_text(encoding="utf-8"))]
+    allowed = {project.root / ".copier-answers.yml", project.addon / ".copier-answers.yml"}
+    assert [p for p in named if p not in allowed] == []
+
+
 def test_no_other_file_the_supervisor_store_would_parse(project: Rendered) -> None:
     # supervisor/store/data.py globs **/config.{json,yaml,yml} for add-ons.
     configs = [p for p in project.files() if re.fullmatch(r"config\.(json|ya?ml)", p.name)]

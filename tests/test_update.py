@@ -199,7 +199,7 @@ def test_changing_answers_adds_and_removes_exactly_what_they_govern(
     apparmor = (addon / "apparmor.txt").read_text()
     assert "/share/** rwk," in apparmor
     assert "/ssl/** r," in apparmor
-    for module in ("share.py", "tls.py", "database.py", "backup.py", "state.py"):
+    for module in ("share.py", "tls.py", "database.py", "hotbackup.py", "state.py"):
         assert (package / module).is_file(), module
     assert not (package / "settings.py").exists()
 
@@ -211,7 +211,7 @@ def test_changing_answers_adds_and_removes_exactly_what_they_govern(
     assert config["backup"] == "cold"
     assert "backup_pre" not in config
     assert "/share" not in (addon / "apparmor.txt").read_text()
-    for module in ("share.py", "database.py", "backup.py", "state.py"):
+    for module in ("share.py", "database.py", "hotbackup.py", "state.py"):
         assert not (package / module).exists(), module
     assert (package / "settings.py").is_file()
     assert "SHARE_DIR" not in (package / "paths.py").read_text()
