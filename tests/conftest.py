@@ -185,20 +185,27 @@ def fast_copier() -> Iterator[None]:
     patch.undo()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def hermetic_copier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep the developer's copier settings and git config out of every render."""
-    home = tmp_path_factory.mktemp("home")
+def hermetic_environment(home: Path) -> dict[str, str]:
+    """Settings files in home, and the variables that make copier and git read only them."""
     (home / "copier-settings.yml").write_text("{}\n", encoding="utf-8")
     (home / "gitconfig").write_text(
         "[user]\n\tname = Template Tests\n\temail = tests@example.com\n"
         "[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n[init]\n\tdefaultBranch = main\n",
         encoding="utf-8",
     )
+    return {
+        "COPIER_SETTINGS_PATH": str(home / "copier-settings.yml"),
+        "GIT_CONFIG_GLOBAL": str(home / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_copier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the developer's copier settings and git config out of every render."""
     patch = pytest.MonkeyPatch()
-    patch.setenv("COPIER_SETTINGS_PATH", str(home / "copier-settings.yml"))
-    patch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
-    patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key, value in hermetic_environment(tmp_path_factory.mktemp("home")).items():
+        patch.setenv(key, value)
     patch.delenv("HA_APP_ROOT", raising=False)
     yield
     patch.undo()
@@ -207,7 +214,11 @@ def hermetic_copier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template as it is in the working tree, without git: fast, and blind to dirty state."""
-    snapshot = tmp_path_factory.mktemp("template")
+    return snapshot_template(tmp_path_factory.mktemp("template"))
+
+
+def snapshot_template(snapshot: Path) -> Path:
+    """Copy the template's parts into the folder snapshot, without git or caches."""
     for part in TEMPLATE_PARTS:
         source = REPO / part
         if source.is_dir():

@@ -1,0 +1,1 @@
+"""garden_logger: a Home Assistant add-on. Run it with `python -m garden_logger`."""
