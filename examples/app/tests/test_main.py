@@ -36,7 +36,7 @@ MEMORY = 1024**3
 # The Supervisor's default stop timeout (config.yaml `timeout`): SIGKILL follows after it. A stop
 # takes well under a second even on a busy machine; a missed signal takes a heartbeat (60 s).
 STOP_TIMEOUT = 10.0
-SAVED = "Saved what was in memory"  # the add-on's log line for each hold backup-pre asks for
+SAVED = "Saved what was in memory"  # the add-on's log line when it saves before a backup
 BURST = 50_000  # SIGUSR1 sent back to back by each of SENDERS processes
 SENDERS = 2
 PAIRS = 10  # runs of SIGUSR1 then SIGTERM, every other one delivered together
@@ -154,7 +154,7 @@ def test_only_the_main_thread_takes_signals(app_root: Path) -> None:
 
 
 def ask_for_a_hold() -> Path:
-    """What backup-pre leaves for the add-on before it sends SIGUSR1; returns the answer's path."""
+    """What a backup hook leaves for the add-on before it wakes it; returns the answer's path."""
     folder = paths.make_private_folder(paths.BACKUP_REQUESTS_DIR)
     (folder / "1-1.request").write_text("hold\n")
     return folder / "1-1.answer"

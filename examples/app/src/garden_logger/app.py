@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from . import backup, diskspace, locks, logsetup, migrations, paths
+from . import hotbackup, diskspace, locks, logsetup, migrations, paths
 from .atomicfile import remove_stale_temp_files, set_aside, write_atomic
 from .database import Database, DatabaseError
 from .errors import AddonError
@@ -31,7 +31,7 @@ from .userconfig import ensure_user_config, load_user_config
 LOG = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 60.0
-# SIGUSR1 is noted, never fatal: the backup hooks send it (backup.WAKE_SIGNAL).
+# SIGUSR1 is noted, never fatal: the backup hooks send it (hotbackup.WAKE_SIGNAL).
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 # What start-up and the work report as one line (then stop or carry on) instead of a traceback.
 EXPECTED_ERRORS = (OSError, AddonError)
@@ -120,7 +120,7 @@ class Stores:
         self.settings = Settings(defaults={"starts": 0})
         self.settings.set("starts", self.settings.get_typed("starts", 0) + 1)
         self.options = options
-        self.backups = backup.Responder(self.database, save=self.flush)
+        self.backups = hotbackup.Responder(self.database, save=self.flush)
 
     def heartbeat(self) -> None:
         """The sample workload: record with each storage pattern that the add-on is alive."""
@@ -223,11 +223,11 @@ def run(options: Options, signals: Signals) -> int:
 def run_locked(options: Options, signals: Signals) -> int:
     """run() once this process holds /data."""
     try:
-        signals.watch(backup.listen(), as_signal=backup.WAKE_SIGNAL)  # the hooks reach it now
+        signals.watch(hotbackup.listen(), as_signal=hotbackup.WAKE_SIGNAL)  # the hooks reach it now
     except OSError as error:
         LOG.error("Cannot start: %s", diskspace.explain(error))
         return 1
-    if not backup.wait_while_backing_up(signals.wait, lambda: signals.stop):
+    if not hotbackup.wait_while_backing_up(signals.wait, lambda: signals.stop):
         LOG.info("Stopped before starting")
         return 0
     # Every thread starts here (the stores' writers, maintenance): none may take a signal.
@@ -260,7 +260,7 @@ def work(stores: Stores, signals: Signals) -> None:
     while True:
         try:
             # A hook is answered even when the stop came in the same wake-up: it waits for that.
-            if signals.take(backup.WAKE_SIGNAL):
+            if signals.take(hotbackup.WAKE_SIGNAL):
                 stores.backups.handle()
             elif signals.stop:
                 return

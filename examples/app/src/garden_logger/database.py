@@ -4,10 +4,10 @@ Commits are durable by default (synchronous=FULL: a committed row survives a pow
 option durable_commits off, SQLite's WAL default (synchronous=NORMAL) is used: much faster, never
 corrupt, but the last commits before a power cut can be lost.
 
-Hot backups archive the live database files while the add-on writes. hold() keeps them still for
-that time (see backup.py for the design): a read transaction on a second, read-only connection
-stops every checkpoint from copying pages into the main file and the WAL from being reset, so
-the archive holds a main file and a WAL prefix, which SQLite opens as after a crash.
+A backup taken while the add-on runs archives the live database files as the add-on writes them.
+hold() keeps them still for that time: a read transaction on a second, read-only connection stops
+every checkpoint from copying pages into the main file and the WAL from being reset, so the
+archive holds a main file and a WAL prefix, which SQLite opens as after a crash.
 
 The schema is a numbered list of steps (SCHEMA). PRAGMA user_version records how many have run;
 each step runs in one transaction together with raising user_version, so a crash mid-migration

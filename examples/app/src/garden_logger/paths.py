@@ -71,7 +71,7 @@ DATABASE_FILE: Final = DATA_DIR / "database.sqlite3"
 # Run-time files (a tmpfs in the container, never backed up).
 RUN_DIR: Final = container_path("/run/garden_logger")
 PID_FILE: Final = RUN_DIR / "main.pid"  # written once the add-on has started
-# How the backup hooks talk to the add-on (backup.py): requests and answers, the FIFO that wakes
+# How the backup hooks talk to the add-on (hotbackup.py): requests and answers, the FIFO that wakes
 # it, and the mark of a backup in progress, from backup-pre until backup-post.
 BACKUP_REQUESTS_DIR: Final = RUN_DIR / "backup-requests"
 BACKUP_WAKE_FIFO: Final = RUN_DIR / "backup-wake"

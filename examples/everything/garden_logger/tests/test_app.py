@@ -24,7 +24,7 @@ def bare_stores(monkeypatch: pytest.MonkeyPatch, heartbeat: Callable[[], None]) 
 
 
 class Hooks:
-    """Stands in for backup.Responder: notes what the loop asks of it."""
+    """Stands in for hotbackup.Responder: notes what the loop asks of it."""
 
     def __init__(self) -> None:
         self.asked: list[str] = []

@@ -152,7 +152,7 @@ def remove_left_overs() -> None:
 
     Only in the add-on's own writable folders, those its backup holds (/data, and the add-on
     configuration folder when it is mapped read-write), and only files older than this process,
-    so a write another process of the add-on has in progress (backup-pre) is left alone. Never in
+    so a write another process of the add-on has in progress is left alone. Never in
     the folders shared with other add-ons: they, some made from this same template, name their
     temporary files the same way there and may be writing one right now.
     """

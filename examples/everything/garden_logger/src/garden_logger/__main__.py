@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from . import app, backup, doctor, logsetup
+from . import app, hotbackup, doctor, logsetup
 from .errors import AddonError
 from .options import OptionsError, load_options
 
@@ -41,11 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "doctor":
         return doctor.run(quick=arguments.quick)
     if arguments.command == "backup-pre":
-        return backup_hook(backup.pre, failed=EXIT_FAILED)
+        return backup_hook(hotbackup.pre, failed=EXIT_FAILED)
     if arguments.command == "backup-post":
         # The archive is written whatever happens here: a failure only delays checkpoints, until
-        # the hold expires (backup.HOLD_LIMIT), so it is a warning and no error for the backup.
-        return backup_hook(backup.post, failed=EXIT_OK)
+        # the hold expires (hotbackup.HOLD_LIMIT), so it is a warning and no error for the backup.
+        return backup_hook(hotbackup.post, failed=EXIT_OK)
     signals = app.Signals()
     signals.install()
     try:
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def backup_hook(hook: Callable[[], str], *, failed: int) -> int:
-    """Run backup.pre or backup.post; `failed` is the exit status when it cannot."""
+    """Run hotbackup.pre or hotbackup.post; `failed` is the exit status when it cannot."""
     name = hook.__name__
     try:
         outcome = hook()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from garden_logger import __main__ as cli
-from garden_logger import app, backup, locks, paths
+from garden_logger import app, hotbackup, locks, paths
 from garden_logger.database import Database, DatabaseError
 
 ROWS = 4000  # with PAD, several times SQLite's automatic checkpoint threshold (1000 pages)
@@ -110,15 +110,15 @@ def request(action: str, token: str = "1-1") -> Path:
 def test_the_addon_saves_holds_and_releases_as_the_hooks_ask() -> None:
     database = Database()
     saved: list[bool] = []
-    responder = backup.Responder(database, save=lambda: saved.append(True))
-    first, second = request(backup.HOLD, "1-1"), request(backup.HOLD, "2-2")
+    responder = hotbackup.Responder(database, save=lambda: saved.append(True))
+    first, second = request(hotbackup.HOLD, "1-1"), request(hotbackup.HOLD, "2-2")
     responder.handle()
     assert (first.read_text(), second.read_text()) == ("held\n", "held\n")
     assert saved == [True, True]
     assert database.held_for() is not None
     assert not list(paths.BACKUP_REQUESTS_DIR.glob("*.request")), "answered twice"
     # backup-post ends the hold outright: a hold whose backup-pre gave up must not outlive it.
-    answer = request(backup.RELEASE, "3-3")
+    answer = request(hotbackup.RELEASE, "3-3")
     responder.handle()
     assert answer.read_text() == "released\n"
     assert database.held_for() is None
@@ -167,7 +167,7 @@ def test_what_is_not_a_request_is_ignored_with_a_warning(
 ) -> None:
     database = Database()
     make(paths.make_private_folder(paths.BACKUP_REQUESTS_DIR) / "1-1.request")
-    responder = backup.Responder(database, save=lambda: None)
+    responder = hotbackup.Responder(database, save=lambda: None)
     responder.handle()
     assert database.held_for() is None
     assert not list(paths.BACKUP_REQUESTS_DIR.glob("*.answer"))
@@ -179,8 +179,8 @@ def test_a_hold_without_backup_post_ends_after_the_limit(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = Database()
-    responder = backup.Responder(database, save=lambda: None)
-    request(backup.HOLD)
+    responder = hotbackup.Responder(database, save=lambda: None)
+    request(hotbackup.HOLD)
     responder.handle()
     responder.release_if_overdue()
     assert database.held_for() is not None
@@ -193,12 +193,12 @@ def test_a_hold_without_backup_post_ends_after_the_limit(
 
 def pre() -> int:
     """backup-pre, as `python -m garden_logger backup-pre` runs it."""
-    return cli.backup_hook(backup.pre, failed=cli.EXIT_FAILED)
+    return cli.backup_hook(hotbackup.pre, failed=cli.EXIT_FAILED)
 
 
 def post() -> int:
     """backup-post, likewise."""
-    return cli.backup_hook(backup.post, failed=cli.EXIT_OK)
+    return cli.backup_hook(hotbackup.post, failed=cli.EXIT_OK)
 
 
 def test_hooks_of_a_stopped_addon_succeed_at_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -226,11 +226,11 @@ def test_a_start_waits_while_a_backup_is_in_progress(caplog: pytest.LogCaptureFi
         if len(looks) == 3:
             assert post() == cli.EXIT_OK
 
-    assert backup.wait_while_backing_up(sleep, lambda: False)
+    assert hotbackup.wait_while_backing_up(sleep, lambda: False)
     assert len(looks) == 3
     assert "A backup of the add-on's files is in progress" in caplog.text
     assert pre() == cli.EXIT_OK
-    assert not backup.wait_while_backing_up(lambda _seconds: None, lambda: True)  # a stop came
+    assert not hotbackup.wait_while_backing_up(lambda _seconds: None, lambda: True)  # a stop came
     assert post() == cli.EXIT_OK
 
 
@@ -243,7 +243,7 @@ def test_a_mark_left_by_a_backup_pre_long_ago_is_removed(
     def never(_seconds: float) -> None:
         pytest.fail("waited")
 
-    assert backup.wait_while_backing_up(never, lambda: False)
+    assert hotbackup.wait_while_backing_up(never, lambda: False)
     assert not paths.BACKUP_PENDING_FILE.exists()
     assert "no backup-post came" in caplog.text
 
@@ -273,7 +273,7 @@ def test_backup_pre_fails_with_one_line_when_the_addon_does_not_answer(
     """Better no backup of the add-on than one whose database may change while it is read: an
     add-on that holds /data but never answers (still starting, or stuck)."""
     monkeypatch.setattr(backup, "ANSWER_TIMEOUT", 1.0)
-    deaf = hold_the_lock("from garden_logger import backup\nbackup.listen()  # never reads it")
+    deaf = hold_the_lock("from garden_logger import hotbackup\nhotbackup.listen()  # never reads it")
     try:
         assert pre() == cli.EXIT_FAILED
         assert not paths.BACKUP_PENDING_FILE.exists(), "no backup-post follows a failed backup-pre"
@@ -298,8 +298,8 @@ def test_hooks_never_signal_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
     holder = hold_the_lock("")  # holds the lock, listens on no FIFO
     try:
         paths.INSTANCE_LOCK_FILE.write_text(f"{sleeper.pid}\n")
-        with pytest.raises(backup.BackupError, match="did not answer"):
-            backup.ask(backup.HOLD)
+        with pytest.raises(hotbackup.BackupError, match="did not answer"):
+            hotbackup.ask(hotbackup.HOLD)
         assert sleeper.poll() is None  # SIGUSR1 would have killed it
     finally:
         for process in (sleeper, holder):
