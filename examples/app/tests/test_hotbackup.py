@@ -184,7 +184,7 @@ def test_a_hold_without_backup_post_ends_after_the_limit(
     responder.handle()
     responder.release_if_overdue()
     assert database.held_for() is not None
-    monkeypatch.setattr(backup, "HOLD_LIMIT", 0.0)
+    monkeypatch.setattr(hotbackup, "HOLD_LIMIT", 0.0)
     responder.release_if_overdue()
     assert database.held_for() is None
     assert "No backup-post" in caplog.text
@@ -238,7 +238,7 @@ def test_a_mark_left_by_a_backup_pre_long_ago_is_removed(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert pre() == cli.EXIT_OK
-    monkeypatch.setattr(backup, "HOLD_LIMIT", 0.0)
+    monkeypatch.setattr(hotbackup, "HOLD_LIMIT", 0.0)
 
     def never(_seconds: float) -> None:
         pytest.fail("waited")
@@ -272,7 +272,7 @@ def test_backup_pre_fails_with_one_line_when_the_addon_does_not_answer(
 ) -> None:
     """Better no backup of the add-on than one whose database may change while it is read: an
     add-on that holds /data but never answers (still starting, or stuck)."""
-    monkeypatch.setattr(backup, "ANSWER_TIMEOUT", 1.0)
+    monkeypatch.setattr(hotbackup, "ANSWER_TIMEOUT", 1.0)
     deaf = hold_the_lock("from garden_logger import hotbackup\nhotbackup.listen()  # never reads it")
     try:
         assert pre() == cli.EXIT_FAILED
@@ -293,7 +293,7 @@ def test_backup_pre_fails_with_one_line_when_the_addon_does_not_answer(
 def test_hooks_never_signal_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pid in the lock file may name any process by now (or one in another container): the
     hooks wake the add-on through its FIFO, never with a signal to a pid."""
-    monkeypatch.setattr(backup, "ANSWER_TIMEOUT", 0.5)
+    monkeypatch.setattr(hotbackup, "ANSWER_TIMEOUT", 0.5)
     sleeper = subprocess.Popen(["sleep", "3600"])
     holder = hold_the_lock("")  # holds the lock, listens on no FIFO
     try:

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from . import app, hotbackup, doctor, logsetup
+from . import app, doctor, hotbackup, logsetup
 from .errors import AddonError
 from .options import OptionsError, load_options
 

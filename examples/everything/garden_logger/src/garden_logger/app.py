@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from . import hotbackup, diskspace, locks, logsetup, migrations, paths
+from . import diskspace, hotbackup, locks, logsetup, migrations, paths
 from .atomicfile import remove_stale_temp_files, set_aside, write_atomic
 from .database import Database, DatabaseError
 from .errors import AddonError
