@@ -295,6 +295,72 @@ def test_files_the_user_owns_are_never_touched_by_updates(
     assert {"CHANGELOG.md", "icon.png", "logo.png"} <= set(copier_config()["_skip_if_exists"])
 
 
+CONFLICT_MARKER = re.compile(rb"^(<{7}|>{7})(\s|$)", re.MULTILINE)  # as git writes them
+OLD_SAMPLE = 'LOG.debug("Heartbeat at %s", now)'
+NEW_SAMPLE = 'LOG.info("Alive at %s", now)'
+
+
+@pytest.fixture(scope="module")
+def workload_repo(tmp_path_factory: pytest.TempPathFactory, template_snapshot: Path) -> Path:
+    """1.0.0 is the template as it is; 1.1.0 changes app.py and the sample in workload.py."""
+    repo = tmp_path_factory.mktemp("workload-repo")
+    shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "release 1.0.0")
+    git(repo, "tag", "1.0.0")
+    package = repo / "template" / ADDON / "src" / "{{ slug }}"
+    for name, old, new in (
+        ("app.py.jinja", "HEARTBEAT_SECONDS = 60.0", NEW_HEARTBEAT),
+        ("workload.py.jinja", OLD_SAMPLE, NEW_SAMPLE),
+    ):
+        path = package / name
+        assert old in path.read_text(), name
+        path.write_text(path.read_text().replace(old, new))
+    git(repo, "commit", "-q", "-am", "release 1.1.0")
+    git(repo, "tag", "1.1.0")
+    return repo
+
+
+@pytest.mark.parametrize("layout", ["repository", "app"])
+def test_the_authors_workload_is_theirs_and_the_rest_still_updates(
+    workload_repo: Path, tmp_path: Path, layout: str
+) -> None:
+    """workload.py is written once: the author's edits survive every update byte for byte, even
+    where the template changed the same sample lines, while app.py, which calls it, takes the
+    template's changes without a conflict. Deleted, it is written again (_skip_if_exists)."""
+    project = generate(workload_repo, tmp_path / "project", layout=layout,
+                       persistence=["sqlite", "state"])  # fmt: skip
+    workload = (project / SLUG if layout == "repository" else project) / "src" / SLUG / "workload.py"
+    app = workload.with_name("app.py")
+    text = workload.read_text()
+    assert OLD_SAMPLE in text
+    assert "workload.beat(stores)" in app.read_text()
+    mine = text.replace(OLD_SAMPLE, 'LOG.info("My own work at %s", now)') + "\n\nMINE = 1\n"
+    workload.write_bytes(mine.encode())
+    git(project, "commit", "-q", "-am", "my work")
+
+    update(project)
+
+    assert conflicts(project) == []
+    assert workload.read_bytes() == mine.encode()
+    assert NEW_HEARTBEAT in app.read_text()
+    assert "workload.beat(stores)" in app.read_text()
+    for name, content in tree(project).items():
+        assert not CONFLICT_MARKER.search(content), name
+        assert not name.endswith(".rej"), name
+
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "update")
+    workload.unlink()
+    git(project, "commit", "-q", "-am", "start my work again")
+    update(project)
+    assert conflicts(project) == []
+    text = workload.read_text()
+    assert NEW_SAMPLE in text
+    assert "MINE" not in text
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_anything_that_needs_trust_fails_these_tests(template_repo: Path, tmp_path: Path) -> None:
     """The pin: every copy and update here runs with unsafe=False, so a task would fail them."""

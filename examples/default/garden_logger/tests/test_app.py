@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from garden_logger import app, paths
+from garden_logger import app, paths, workload
 from garden_logger.atomicfile import StorageError
 from garden_logger.options import DEFAULTS, Options
 
@@ -16,9 +16,17 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 
 
 def bare_stores(monkeypatch: pytest.MonkeyPatch, heartbeat: Callable[[], None]) -> app.Stores:
-    """Stores with nothing opened: its heartbeat is the given one."""
+    """Stores with nothing opened; each heartbeat calls the given one.
+
+    It stands in for workload.beat(), the author's code, which the loop must call with the stores.
+    """
     stores = object.__new__(app.Stores)
-    monkeypatch.setattr(stores, "heartbeat", heartbeat)
+
+    def beat(given: app.Stores) -> None:
+        assert given is stores
+        heartbeat()
+
+    monkeypatch.setattr(workload, "beat", beat)
     return stores
 
 
