@@ -331,7 +331,8 @@ def test_the_authors_workload_is_theirs_and_the_rest_still_updates(
     template's changes without a conflict. Deleted, it is written again (_skip_if_exists)."""
     project = generate(workload_repo, tmp_path / "project", layout=layout,
                        persistence=["sqlite", "state"])  # fmt: skip
-    workload = (project / SLUG if layout == "repository" else project) / "src" / SLUG / "workload.py"
+    addon = project / SLUG if layout == "repository" else project
+    workload = addon / "src" / SLUG / "workload.py"
     app = workload.with_name("app.py")
     text = workload.read_text()
     assert OLD_SAMPLE in text
