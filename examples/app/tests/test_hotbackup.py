@@ -322,3 +322,14 @@ def test_an_empty_database_file_with_a_log_is_kept_aside(caplog: pytest.LogCaptu
     assert [path.read_bytes() for path in kept] == [log]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 2, errors
+
+
+@pytest.mark.parametrize("make", [fifo, link])
+def test_a_hook_never_waits_on_an_answer_that_is_not_a_file(make: Callable[[Path], None]) -> None:
+    """Read with the add-on's one bounded reader: a FIFO or a link is refused at once, one line."""
+    answer = paths.make_private_folder(paths.BACKUP_REQUESTS_DIR) / "1-1.answer"
+    make(answer)
+    with pytest.raises(hotbackup.BackupError) as refused:
+        hotbackup._read_answer(answer)
+    assert "not a regular file" in str(refused.value)
+    assert "\n" not in str(refused.value)

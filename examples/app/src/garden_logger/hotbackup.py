@@ -45,7 +45,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-from . import locks, paths
+from . import jsonfile, locks, paths
 from .atomicfile import write_atomic
 from .database import Database
 from .errors import AddonError
@@ -68,6 +68,7 @@ HOLD_LIMIT = 24 * 3600.0
 POLL_SECONDS = 0.05
 PENDING_POLL = 1.0  # seconds between two looks at the mark, while a start waits for a backup
 REQUEST_BYTES = 16  # a request file holds its action
+ANSWER_BYTES = 4096  # an answer holds "held", "released" or "failed: <one line>"
 TOKEN = re.compile(r"[0-9]{1,10}-[0-9]{1,24}")  # "<pid of the hook>-<its clock>"
 
 
@@ -148,18 +149,15 @@ def _wake() -> bool:
 
 
 def _read_answer(answer_file: Path) -> str | None:
-    """The add-on's answer, once it is there (a regular file; never waits on anything else)."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+    """The add-on's answer, once it is there (read like every file the add-on reads: bounded, a
+    regular file only, never through a link or waiting on a FIFO)."""
     try:
-        descriptor = os.open(answer_file, flags)
+        answer = jsonfile.read_bytes(answer_file, ANSWER_BYTES)
     except FileNotFoundError:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise BackupError(f"{answer_file} is not a regular file")
-        return os.read(descriptor, 4096).decode("utf-8", "replace").strip()
-    finally:
-        os.close(descriptor)
+    except jsonfile.JsonFileError as error:
+        raise BackupError(str(error)) from None
+    return answer.decode("utf-8", "replace").strip()
 
 
 # The running add-on's side.
@@ -274,7 +272,7 @@ def _read_request(request: Path) -> str | None:
         return _action_in(request)
     except FileNotFoundError:
         return None  # its hook gave up and removed it
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, jsonfile.JsonFileError) as error:
         LOG.warning("Ignored the backup request %s: %s", request, error)
         return None
     finally:
@@ -283,17 +281,10 @@ def _read_request(request: Path) -> str | None:
 
 
 def _action_in(request: Path) -> str:
-    """The action in a request file, read from a regular file only, never through a link or
-    waiting on a FIFO; raises ValueError when it is not one."""
+    """The action in a request file; raises ValueError or JsonFileError when it is not one."""
     if not TOKEN.fullmatch(request.stem):
         raise ValueError("not a name the hooks give")
-    descriptor = os.open(request, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise ValueError("not a regular file")
-        action = os.read(descriptor, REQUEST_BYTES).decode("ascii").strip()
-    finally:
-        os.close(descriptor)
+    action = jsonfile.read_bytes(request, REQUEST_BYTES).decode("ascii").strip()
     if action not in (HOLD, RELEASE):
         raise ValueError(f"it asks for {action[:20]!r}")
     return action
