@@ -63,6 +63,26 @@ def include(name: str) -> Any:
     return includes_environment().get_template(f"includes/{name}").module
 
 
+def choices(question: str, **answers: Any) -> dict[str, Any]:
+    """A question's choices as copier offers them, {label: value or {value, validator}}: rendered
+    (with the answers given so far) when copier.yml computes them from a table in includes/."""
+    source = copier_config()[question]["choices"]
+    if isinstance(source, str):
+        rendered = includes_environment().from_string(source).render(slug="demo", **answers)
+        source = yaml.safe_load(rendered)
+    if isinstance(source, list):
+        return {str(value): value for value in source}
+    return dict(source)
+
+
+def choice_values(question: str, **answers: Any) -> list[Any]:
+    """The values a question offers, in copier.yml's order."""
+    return [
+        value["value"] if isinstance(value, dict) else value
+        for value in choices(question, **answers).values()
+    ]
+
+
 @functools.cache
 def reserved_slugs() -> frozenset[str]:
     """The slugs the template refuses: includes/python_names.jinja's RESERVED."""

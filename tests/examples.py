@@ -21,7 +21,7 @@ from typing import Any
 from conftest import (
     CACHE_PATTERNS,
     REPO,
-    copier_config,
+    choice_values,
     copy,
     hermetic_environment,
     snapshot_template,
@@ -33,7 +33,7 @@ REGENERATE = ".venv/bin/python tests/examples.py --write"
 
 def every(question: str) -> list[str]:
     """All values of a multiple-choice question, in copier.yml's order."""
-    return list(copier_config()[question]["choices"].values())
+    return choice_values(question)
 
 
 # One row per folder of examples/: the answers given on top of --defaults.

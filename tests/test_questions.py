@@ -14,7 +14,15 @@ import copier
 import jinja2
 import pytest
 
-from conftest import REPO, copier_config, copy, includes_environment, questions, reserved_slugs
+from conftest import (
+    REPO,
+    choice_values,
+    copier_config,
+    copy,
+    includes_environment,
+    questions,
+    reserved_slugs,
+)
 from rendered import load_yaml
 
 NAME = {"name": "Garden Logger"}
@@ -206,13 +214,11 @@ def test_choices_are_what_the_supervisor_supports() -> None:
     config = copier_config()
     assert set(config["architectures"]["choices"].values()) == {"aarch64", "amd64"}
     assert set(config["python_version"]["choices"]) == {"3.12", "3.13", "3.14"}
-    assert set(config["mounts"]["choices"].values()) == {
+    assert set(choice_values("mounts")) == {
         "addon_config", "homeassistant_config", "share", "ssl", "media", "backup",
     }  # fmt: skip
     choices = writable_choices(mounts=["ssl", "media"])
-    assert [choice["value"] for choice in choices.values()] == list(
-        config["mounts"]["choices"].values()
-    )
+    assert [choice["value"] for choice in choices.values()] == choice_values("mounts")
     disabled = {choice["value"]: choice["validator"] for choice in choices.values()}
     assert {value for value, reason in disabled.items() if not reason} == {"ssl", "media"}
     assert disabled["share"] == "share is not mounted"
