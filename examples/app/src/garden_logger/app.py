@@ -4,8 +4,10 @@ Order matters for the data: the data is migrated first, and only then are the st
 SIGTERM (the Supervisor stopping the add-on) everything in memory is written and the stores are
 closed well within the stop timeout.
 
-The add-on's own work is not here: each heartbeat calls workload.beat(), in workload.py, the
-module the template writes once and the author owns (updates never change it).
+The add-on's own work is not here but in workload.py, the module the template writes once and the
+author owns (updates never change it): its start() once the stores are open, its beat() at each
+heartbeat, its stop() before the stores are closed. The stores are the rows of the template's
+persistence table; each has flush() and close() (Store), so this module handles them all alike.
 """
 
 import logging
@@ -15,17 +17,16 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
-from . import diskspace, hotbackup, locks, logsetup, migrations, paths, workload
-from .atomicfile import remove_stale_temp_files, set_aside, write_atomic
-from .database import Database, DatabaseError
+from . import diskspace, hotbackup, locks, logsetup, migrations, paths, userconfig, workload
+from .atomicfile import remove_stale_temp_files, write_atomic
+from .database import Database
 from .errors import AddonError
 from .maintenance import Maintenance
 from .options import Options
 from .settings import Settings
-from .userconfig import ensure_user_config, load_user_config
 
 LOG = logging.getLogger(__name__)
 
@@ -111,53 +112,49 @@ def _noted(_signum: int, _frame: FrameType | None) -> None:
     """The Python-level handler: nothing to do, the wake-up pipe carries the signal."""
 
 
-class Stores:
-    """The add-on's persistent stores, opened once the data is migrated."""
-
-    def __init__(self, options: Options) -> None:
-        self.database = open_database(durable=options.durable_commits)
-        self.settings = Settings(defaults={"starts": 0})
-        self.settings.set("starts", self.settings.get_typed("starts", 0) + 1)
-        self.options = options
-        self.backups = hotbackup.Responder(self.database, save=self.flush)
+class Store(Protocol):
+    """What the add-on needs of each of its persistent stores (settings, state, database)."""
 
     def flush(self) -> None:
-        """Write what is held in memory (before a backup)."""
+        """Write what is held in memory; the store stays open."""
+
+    def close(self) -> None:
+        """Write what is held in memory and close the store: it is not used afterwards."""
+
+
+class Stores:
+    """The add-on's persistent stores, opened once the data is migrated.
+
+    workload.py reaches each by its name (stores.settings); app.py flushes and closes them all.
+    """
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.settings = Settings()
+        self.database = Database.open_or_replace(durable=options.durable_commits)
+        self.backups = hotbackup.Responder(self.database, save=self.flush)
+
+    def each(self) -> tuple[Store, ...]:
+        """Every store, in the order they were opened."""
+        return (self.settings, self.database)
+
+    def flush(self) -> None:
+        """Write what the stores hold in memory (before a backup)."""
+        for store in self.each():
+            store.flush()
         LOG.info("Saved what was in memory")
 
     def close(self) -> None:
-        """Write the last changes and close the stores."""
-        self.database.close()
-
-
-def open_database(*, durable: bool) -> Database:
-    """Open the database; a damaged one is set aside (never deleted) and replaced."""
-    wal = Path(f"{paths.DATABASE_FILE}-wal")
-    if _size(paths.DATABASE_FILE) == 0 and _size(wal):
-        # SQLite would take the empty file for a new database and delete the WAL with the data.
-        for damaged in (paths.DATABASE_FILE, wal):
-            LOG.error("%s is damaged (the database file is empty): kept as %s",
-                      damaged, set_aside(damaged, "corrupt"))  # fmt: skip
-    try:
-        return Database(durable=durable)
-    except DatabaseError as error:
-        if not error.damaged:
-            raise
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            damaged = Path(f"{paths.DATABASE_FILE}{suffix}")
-            if damaged.exists():
-                LOG.error("%s is damaged: kept as %s", damaged, set_aside(damaged, "corrupt"))
-    LOG.error("Starting with an empty database instead of the damaged one: to get its data "
-              "back, restore a backup of the add-on made before the damage")  # fmt: skip
-    return Database(durable=durable)
-
-
-def _size(path: Path) -> int | None:
-    """The size of the file at path, None when there is none."""
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return None
+        """Close every store, the last opened first, even when one fails; then raise the first
+        error."""
+        errors: list[BaseException] = []
+        for store in reversed(self.each()):
+            try:
+                store.close()
+            except BaseException as error:  # the others still get their chance to write
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
 
 def start(options: Options) -> Stores:
@@ -173,9 +170,10 @@ def start(options: Options) -> Stores:
     for folder in paths.DATA_FOLDERS:  # also those an older version made with the umask's mode
         paths.make_private_folder(folder)
     log_storage_layout(version)
-    ensure_user_config()
-    LOG.info("User settings: %s", load_user_config())
-    return Stores(options)
+    userconfig.prepare()
+    stores = Stores(options)
+    workload.start(stores)
+    return stores
 
 
 def remove_left_overs() -> None:
@@ -269,7 +267,10 @@ def work(stores: Stores, signals: Signals) -> None:
 def close(stores: Stores) -> bool:
     """Write everything and close the stores; False (and a log line) if that failed."""
     try:
-        stores.close()
+        try:
+            workload.stop(stores)
+        finally:
+            stores.close()
     except EXPECTED_ERRORS as error:
         LOG.error("Could not stop cleanly: %s", error)
         return False

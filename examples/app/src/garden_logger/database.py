@@ -24,10 +24,12 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from . import diskspace, paths
+from .atomicfile import set_aside
 from .errors import AddonError
+from .health import Finding, Level
 
 LOG = logging.getLogger(__name__)
 
@@ -128,6 +130,29 @@ class Database:
             if connection is not None:
                 connection.close()
             raise database_error("open the database", self.path, error) from error
+
+    @classmethod
+    def open_or_replace(cls, *, durable: bool = True) -> Self:
+        """Open the add-on's database; a damaged one is set aside (never deleted) and replaced."""
+        path = paths.DATABASE_FILE
+        wal = Path(f"{path}-wal")
+        if _size(path) == 0 and _size(wal):
+            # SQLite would take the empty file for a new database and delete the WAL with the data.
+            for damaged in (path, wal):
+                LOG.error("%s is damaged (the database file is empty): kept as %s",
+                          damaged, set_aside(damaged, "corrupt"))  # fmt: skip
+        try:
+            return cls(durable=durable)
+        except DatabaseError as error:
+            if not error.damaged:
+                raise
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                damaged = Path(f"{path}{suffix}")
+                if damaged.exists():
+                    LOG.error("%s is damaged: kept as %s", damaged, set_aside(damaged, "corrupt"))
+        LOG.error("Starting with an empty database instead of the damaged one: to get its data "
+                  "back, restore a backup of the add-on made before the damage")  # fmt: skip
+        return cls(durable=durable)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -270,6 +295,9 @@ class Database:
             self._hold.close()  # read-only: closing it never checkpoints
             self._hold = None
 
+    def flush(self) -> None:
+        """Nothing to write: every change is committed when it is made."""
+
     def close(self) -> None:
         """Checkpoint the WAL into the database file and close the connection.
 
@@ -285,6 +313,14 @@ class Database:
                             self.path)  # fmt: skip
             self._connection.close()
             self._drop_hold()
+
+
+def _size(path: Path) -> int | None:
+    """The size of the file at path, None when there is none."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
@@ -323,3 +359,26 @@ def schema_version_of(path: Path) -> int:
     with closing(_read_only(path)) as connection:
         version: int = connection.execute("PRAGMA user_version").fetchone()[0]
         return version
+
+
+def check_health(*, quick: bool = False) -> Finding:
+    """doctor's check: the database passes SQLite's integrity check and has the schema this
+    add-on knows. A full disk is reported as such, never as a damaged database."""
+    path = paths.DATABASE_FILE
+    if not path.exists():
+        return Level.OK, f"{path}: not created yet"
+    if path.stat().st_size == 0:
+        # SQLite reads a 0-byte file as a new, empty database: its integrity check passes.
+        return Level.FAIL, f"{path}: empty (0 bytes), the data it held is lost"
+    try:
+        problem = integrity_problem(path, quick=quick)
+    except DatabaseError as error:  # the disk is full: the check could not run
+        return Level.FAIL, str(error)
+    if problem:
+        return Level.FAIL, f"{path}: integrity check failed: {problem}"
+    version = schema_version_of(path)
+    if version == len(SCHEMA):
+        return Level.OK, f"{path}: integrity ok, schema version {version}"
+    if version < len(SCHEMA):
+        return Level.WARN, f"{path}: schema version {version}, {len(SCHEMA)} after the next start"
+    return Level.FAIL, f"{path}: schema version {version} is newer than this add-on ({len(SCHEMA)})"

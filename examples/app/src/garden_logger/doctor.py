@@ -13,9 +13,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from . import diskspace, jsonfile, migrations, paths
-from .database import SCHEMA, DatabaseError, integrity_problem, schema_version_of
+from . import database, diskspace, jsonfile, migrations, paths
+from .health import Finding, Level
 from .jsonfile import JsonFileError
 from .migrations import MigrationError
 from .options import OptionsError, load_options
@@ -28,15 +29,20 @@ class Report:
     lines: list[str] = field(default_factory=list)
     failures: int = 0
 
+    def add(self, finding: Finding) -> None:
+        level, text = finding
+        self.lines.append(f"{level:<4} {text}")
+        if level is Level.FAIL:
+            self.failures += 1
+
     def ok(self, text: str) -> None:
-        self.lines.append(f"OK   {text}")
+        self.add((Level.OK, text))
 
     def warn(self, text: str) -> None:
-        self.lines.append(f"WARN {text}")
+        self.add((Level.WARN, text))
 
     def fail(self, text: str) -> None:
-        self.lines.append(f"FAIL {text}")
-        self.failures += 1
+        self.add((Level.FAIL, text))
 
 
 def run(*, quick: bool = False) -> int:
@@ -53,7 +59,7 @@ def check(*, quick: bool = False) -> Report:
     check_options_and_space(report)
     check_json_files(report)
     check_data_version(report)
-    check_database(report, quick=quick)
+    report.add(database.check_health(quick=quick))
     return report
 
 
@@ -73,7 +79,10 @@ def check_mounts(report: Report) -> None:
             report.ok(f"{mount.path}: {state}")
 
 
-def probe(folder: Path, *, try_write: bool) -> str:
+Access = Literal["missing", "writable", "read-only"]
+
+
+def probe(folder: Path, *, try_write: bool) -> Access:
     """Return "missing", "writable" or "read-only".
 
     A folder that must be writable is tested by creating a file in it. A read-only one is only
@@ -139,30 +148,3 @@ def check_data_version(report: Report) -> None:
         report.fail(f"data version {version} is newer than this add-on ({steps})")
     else:
         report.ok(f"data version {version}")
-
-
-def check_database(report: Report, *, quick: bool) -> None:
-    """The database passes SQLite's integrity check and has the schema this add-on knows."""
-    path = paths.DATABASE_FILE
-    if not path.exists():
-        report.ok(f"{path}: not created yet")
-        return
-    if path.stat().st_size == 0:
-        # SQLite reads a 0-byte file as a new, empty database: its integrity check passes.
-        report.fail(f"{path}: empty (0 bytes), the data it held is lost")
-        return
-    try:
-        problem = integrity_problem(path, quick=quick)
-    except DatabaseError as error:  # the disk is full: the check could not run
-        report.fail(str(error))
-        return
-    if problem:
-        report.fail(f"{path}: integrity check failed: {problem}")
-        return
-    version = schema_version_of(path)
-    if version == len(SCHEMA):
-        report.ok(f"{path}: integrity ok, schema version {version}")
-    elif version < len(SCHEMA):
-        report.warn(f"{path}: schema version {version}, {len(SCHEMA)} after the next start")
-    else:
-        report.fail(f"{path}: schema version {version} is newer than this add-on ({len(SCHEMA)})")

@@ -9,7 +9,7 @@ machine and in tests without the Supervisor.
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 ROOT_VARIABLE: Final = "HA_APP_ROOT"
 
@@ -42,11 +42,19 @@ def make_private_folder(path: Path) -> Path:
     return path
 
 
+# "data", or the `map` type of each folder config.yaml maps.
+MapType = Literal[
+    "data",
+    "addon_config",
+    "share",
+]
+
+
 @dataclass(frozen=True)
 class Mount:
     """A folder in the container: /data or a `map` entry of config.yaml."""
 
-    map_type: str
+    map_type: MapType
     path: Path
     writable: bool
     in_backup: bool
@@ -65,6 +73,7 @@ TMP_DIR: Final = DATA_DIR / "tmp"
 LOG_DIR: Final = DATA_DIR / "logs"
 # Folders of /data that config.yaml's backup_exclude leaves out of every backup.
 DATA_FOLDERS: Final = (CACHE_DIR, TMP_DIR, LOG_DIR)
+# The stores' files.
 SETTINGS_FILE: Final = DATA_DIR / "settings.json"
 DATABASE_FILE: Final = DATA_DIR / "database.sqlite3"
 

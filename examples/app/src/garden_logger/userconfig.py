@@ -5,6 +5,7 @@ The add-on writes it from EXAMPLE on first start and never overwrites it afterwa
 It is TOML, read with the standard tomllib, so users can comment what they change.
 """
 
+import logging
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from . import paths
 from .atomicfile import write_atomic
 from .errors import AddonError
+
+LOG = logging.getLogger(__name__)
 
 FILE_NAME = "settings.toml"
 EXAMPLE = """\
@@ -48,3 +51,9 @@ def load_user_config(folder: Path | None = None) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         msg = f"{path} is not valid TOML ({error}): fix it, or delete it to start over"
         raise UserConfigError(msg) from error
+
+
+def prepare() -> None:
+    """At start-up: write the example file if there is none, then log the user's settings."""
+    ensure_user_config()
+    LOG.info("User settings: %s", load_user_config())

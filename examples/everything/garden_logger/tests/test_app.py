@@ -160,3 +160,55 @@ def test_a_start_count_of_the_wrong_type_counts_again_from_zero(
     messages = [record.getMessage() for record in caplog.records]
     [warning] = [message for message in messages if '"starts"' in message]
     assert warning.endswith('the setting "starts" holds "x", not a whole number; using 0 instead')
+
+
+class Recorder:
+    """A store that notes what it was asked; `failing` makes close() or flush() raise."""
+
+    def __init__(self, name: str, log: list[str], failing: str = "") -> None:
+        self.name, self.log, self.failing = name, log, failing
+
+    def flush(self) -> None:
+        self._note("flush")
+
+    def close(self) -> None:
+        self._note("close")
+
+    def _note(self, what: str) -> None:
+        self.log.append(f"{what} {self.name}")
+        if what == self.failing:
+            raise StorageError(f"{self.name} could not {what}")
+
+
+def test_every_store_is_closed_even_when_one_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that cannot write at stop must not keep the others from writing theirs."""
+    log: list[str] = []
+    first, failing, last = (
+        Recorder("first", log), Recorder("second", log, "close"), Recorder("third", log)
+    )  # fmt: skip
+    stores = object.__new__(app.Stores)
+    monkeypatch.setattr(stores, "each", lambda: (first, failing, last))
+    stores.flush()
+    assert log == ["flush first", "flush second", "flush third"]
+    log.clear()
+    with pytest.raises(StorageError, match="second could not close"):
+        stores.close()
+    assert log == ["close third", "close second", "close first"]
+
+
+def test_the_stores_are_closed_when_the_authors_stop_fails(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """workload.stop() is the author's code: an error there is one line, and the stores close."""
+    log: list[str] = []
+    stores = object.__new__(app.Stores)
+    monkeypatch.setattr(stores, "each", lambda: (Recorder("only", log),))
+
+    def stop(given: app.Stores) -> None:
+        assert given is stores
+        raise StorageError("the author's stop failed")
+
+    monkeypatch.setattr(workload, "stop", stop)
+    assert app.close(stores) is False
+    assert log == ["close only"]
+    assert "Could not stop cleanly: the author's stop failed" in caplog.text

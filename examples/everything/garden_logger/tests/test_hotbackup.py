@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from garden_logger import __main__ as cli
-from garden_logger import app, hotbackup, locks, paths
+from garden_logger import hotbackup, locks, paths
 from garden_logger.database import Database, DatabaseError
 
 ROWS = 4000  # with PAD, several times SQLite's automatic checkpoint threshold (1000 pages)
@@ -315,7 +315,7 @@ def test_an_empty_database_file_with_a_log_is_kept_aside(caplog: pytest.LogCaptu
     database.close()
     paths.DATABASE_FILE.write_bytes(b"")
     log = wal().read_bytes()
-    reopened = app.open_database(durable=True)
+    reopened = Database.open_or_replace(durable=True)
     assert reopened.count_events() == 0
     reopened.close()
     kept = list(paths.DATA_DIR.glob(f"{paths.DATABASE_FILE.name}-wal.corrupt-*"))

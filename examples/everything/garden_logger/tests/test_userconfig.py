@@ -1,10 +1,12 @@
 """The user's settings file in /config."""
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
 
+from garden_logger import paths, userconfig
 from garden_logger.userconfig import (
     EXAMPLE,
     FILE_NAME,
@@ -39,3 +41,13 @@ def test_invalid_toml_says_how_to_recover(tmp_path: Path) -> None:
     (tmp_path / FILE_NAME).write_text("greeting = \n")
     with pytest.raises(UserConfigError, match=r"is not valid TOML .*delete it to start over"):
         load_user_config(tmp_path)
+
+
+def test_start_up_writes_the_example_and_logs_the_users_settings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    paths.ADDON_CONFIG_DIR.mkdir(parents=True, exist_ok=True)
+    with caplog.at_level(logging.INFO):
+        userconfig.prepare()
+    assert (paths.ADDON_CONFIG_DIR / FILE_NAME).read_text() == EXAMPLE
+    assert "User settings: {}" in caplog.messages

@@ -4,8 +4,10 @@ Order matters for the data: the data is migrated first, and only then are the st
 SIGTERM (the Supervisor stopping the add-on) everything in memory is written and the stores are
 closed well within the stop timeout.
 
-The add-on's own work is not here: each heartbeat calls workload.beat(), in workload.py, the
-module the template writes once and the author owns (updates never change it).
+The add-on's own work is not here but in workload.py, the module the template writes once and the
+author owns (updates never change it): its start() once the stores are open, its beat() at each
+heartbeat, its stop() before the stores are closed. The stores are the rows of the template's
+persistence table; each has flush() and close() (Store), so this module handles them all alike.
 """
 
 import logging
@@ -16,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Protocol
 
 from . import diskspace, locks, logsetup, migrations, paths, workload
 from .atomicfile import remove_stale_temp_files, write_atomic
@@ -109,19 +112,48 @@ def _noted(_signum: int, _frame: FrameType | None) -> None:
     """The Python-level handler: nothing to do, the wake-up pipe carries the signal."""
 
 
-class Stores:
-    """The add-on's persistent stores, opened once the data is migrated."""
+class Store(Protocol):
+    """What the add-on needs of each of its persistent stores (settings, state, database)."""
 
-    def __init__(self, options: Options) -> None:
-        self.settings = Settings(defaults={"starts": 0})
-        self.settings.set("starts", self.settings.get_typed("starts", 0) + 1)
-        self.state = StateFile()
-        self.options = options
+    def flush(self) -> None:
+        """Write what is held in memory; the store stays open."""
 
     def close(self) -> None:
-        """Write the last changes and close the stores."""
-        self.state.update(status="stopped")
-        self.state.close()
+        """Write what is held in memory and close the store: it is not used afterwards."""
+
+
+class Stores:
+    """The add-on's persistent stores, opened once the data is migrated.
+
+    workload.py reaches each by its name (stores.settings); app.py flushes and closes them all.
+    """
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.settings = Settings()
+        self.state = StateFile()
+
+    def each(self) -> tuple[Store, ...]:
+        """Every store, in the order they were opened."""
+        return (self.settings, self.state)
+
+    def flush(self) -> None:
+        """Write what the stores hold in memory (before a backup)."""
+        for store in self.each():
+            store.flush()
+        LOG.info("Saved what was in memory")
+
+    def close(self) -> None:
+        """Close every store, the last opened first, even when one fails; then raise the first
+        error."""
+        errors: list[BaseException] = []
+        for store in reversed(self.each()):
+            try:
+                store.close()
+            except BaseException as error:  # the others still get their chance to write
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
 
 def start(options: Options) -> Stores:
@@ -137,7 +169,9 @@ def start(options: Options) -> Stores:
     for folder in paths.DATA_FOLDERS:  # also those an older version made with the umask's mode
         paths.make_private_folder(folder)
     log_storage_layout(version)
-    return Stores(options)
+    stores = Stores(options)
+    workload.start(stores)
+    return stores
 
 
 def remove_left_overs() -> None:
@@ -218,7 +252,10 @@ def work(stores: Stores, signals: Signals) -> None:
 def close(stores: Stores) -> bool:
     """Write everything and close the stores; False (and a log line) if that failed."""
     try:
-        stores.close()
+        try:
+            workload.stop(stores)
+        finally:
+            stores.close()
     except EXPECTED_ERRORS as error:
         LOG.error("Could not stop cleanly: %s", error)
         return False

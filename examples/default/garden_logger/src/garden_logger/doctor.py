@@ -13,8 +13,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from . import diskspace, jsonfile, migrations, paths
+from .health import Finding, Level
 from .jsonfile import JsonFileError
 from .migrations import MigrationError
 from .options import OptionsError, load_options
@@ -27,15 +29,20 @@ class Report:
     lines: list[str] = field(default_factory=list)
     failures: int = 0
 
+    def add(self, finding: Finding) -> None:
+        level, text = finding
+        self.lines.append(f"{level:<4} {text}")
+        if level is Level.FAIL:
+            self.failures += 1
+
     def ok(self, text: str) -> None:
-        self.lines.append(f"OK   {text}")
+        self.add((Level.OK, text))
 
     def warn(self, text: str) -> None:
-        self.lines.append(f"WARN {text}")
+        self.add((Level.WARN, text))
 
     def fail(self, text: str) -> None:
-        self.lines.append(f"FAIL {text}")
-        self.failures += 1
+        self.add((Level.FAIL, text))
 
 
 def run(*, quick: bool = False) -> int:
@@ -71,7 +78,10 @@ def check_mounts(report: Report) -> None:
             report.ok(f"{mount.path}: {state}")
 
 
-def probe(folder: Path, *, try_write: bool) -> str:
+Access = Literal["missing", "writable", "read-only"]
+
+
+def probe(folder: Path, *, try_write: bool) -> Access:
     """Return "missing", "writable" or "read-only".
 
     A folder that must be writable is tested by creating a file in it. A read-only one is only

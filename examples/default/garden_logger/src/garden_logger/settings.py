@@ -85,6 +85,12 @@ class Settings:
             write_atomic(self.path, jsonfile.encode_object(self.path, data))
             self._data = data
 
+    def flush(self) -> None:
+        """Nothing to write: every change is written when it is made."""
+
+    def close(self) -> None:
+        """Nothing to close: the file is open only while it is read or written."""
+
     def as_dict(self) -> dict[str, JsonValue]:
         """A copy of all settings."""
         with self._lock:
