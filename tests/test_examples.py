@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from conftest import Renderer
@@ -33,3 +36,17 @@ def test_example_is_a_fresh_render(render: Renderer, name: str) -> None:
         + more
         + f"\nRegenerate and commit: {REGENERATE}"
     )
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_addon_passes_its_own_ruff(name: str) -> None:
+    """The examples' slug is not the test matrix's: code that only fits for one slug shows here."""
+    [config] = (EXAMPLES_DIR / name).glob("**/pyproject.toml")
+    for check in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *check, "--no-cache", "."],
+            cwd=config.parent, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        command = " ".join(check)
+        assert result.returncode == 0, f"ruff {command} in examples/{name}:\n{result.stdout}"

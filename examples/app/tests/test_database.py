@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from garden_logger import paths
 from garden_logger.database import (
     SCHEMA,
     Database,
     DatabaseError,
+    check_health,
     integrity_problem,
     schema_version_of,
 )
+from garden_logger.health import Level
 
 
 def pragma(database: Database, name: str) -> object:
@@ -119,3 +122,34 @@ def test_write_errors_name_the_database(tmp_path: Path) -> None:
         database.add_events([("x", {})])
     database._connection.execute("PRAGMA query_only = OFF")
     database.close()
+
+
+def test_doctor_finds_a_damaged_database() -> None:
+    paths.DATABASE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    paths.DATABASE_FILE.write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
+    level, text = check_health()
+    assert level is Level.FAIL
+    assert "integrity check failed" in text
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_doctor_fails_an_empty_database_file(quick: bool) -> None:
+    """0 bytes pass SQLite's integrity check (they open as a new database), but the data is gone."""
+    paths.DATABASE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    paths.DATABASE_FILE.write_bytes(b"")
+    level, text = check_health(quick=quick)
+    assert level is Level.FAIL
+    assert text == f"{paths.DATABASE_FILE}: empty (0 bytes), the data it held is lost"
+
+
+def test_doctor_reports_the_schema_version_of_a_healthy_database() -> None:
+    assert check_health() == (Level.OK, f"{paths.DATABASE_FILE}: not created yet")
+    Database().close()
+    assert check_health() == (
+        Level.OK, f"{paths.DATABASE_FILE}: integrity ok, schema version {len(SCHEMA)}"
+    )  # fmt: skip
+    with closing(sqlite3.connect(paths.DATABASE_FILE)) as connection:
+        connection.execute(f"PRAGMA user_version = {len(SCHEMA) + 1}")
+    level, text = check_health()
+    assert level is Level.FAIL
+    assert text.endswith(f"is newer than this add-on ({len(SCHEMA)})")

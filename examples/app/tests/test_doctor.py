@@ -119,31 +119,3 @@ def test_damaged_json_file_fails() -> None:
     report = doctor.check()
     assert report.failures == 1
     assert any(line.startswith(f"FAIL {paths.DATA_VERSION_FILE}") for line in report.lines)
-
-
-def test_damaged_database_fails() -> None:
-    make_mounts()
-    paths.DATABASE_FILE.write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
-    report = doctor.check()
-    assert any("integrity check failed" in line for line in report.lines)
-    assert report.failures == 1
-
-
-@pytest.mark.parametrize("quick", [False, True])
-def test_empty_database_file_fails(quick: bool) -> None:
-    """0 bytes pass SQLite's integrity check (they open as a new database), but the data is gone."""
-    make_mounts()
-    paths.DATABASE_FILE.write_bytes(b"")
-    report = doctor.check(quick=quick)
-    assert any(line.startswith(f"FAIL {paths.DATABASE_FILE}: empty") for line in report.lines)
-    assert report.failures == 1
-
-
-def test_healthy_database_reports_its_schema_version() -> None:
-    from garden_logger.database import SCHEMA, Database
-
-    make_mounts()
-    Database().close()
-    report = doctor.check()
-    assert report.failures == 0
-    assert any(f"schema version {len(SCHEMA)}" in line for line in report.lines)

@@ -273,7 +273,9 @@ def test_backup_pre_fails_with_one_line_when_the_addon_does_not_answer(
     """Better no backup of the add-on than one whose database may change while it is read: an
     add-on that holds /data but never answers (still starting, or stuck)."""
     monkeypatch.setattr(hotbackup, "ANSWER_TIMEOUT", 1.0)
-    deaf = hold_the_lock("from garden_logger import hotbackup\nhotbackup.listen()  # never reads it")
+    deaf = hold_the_lock(
+        "from garden_logger import hotbackup\nhotbackup.listen()  # never reads it",
+    )
     try:
         assert pre() == cli.EXIT_FAILED
         assert not paths.BACKUP_PENDING_FILE.exists(), "no backup-post follows a failed backup-pre"
