@@ -16,9 +16,11 @@ from conftest import REPO, copier_config
 
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("min-copier")]
 
+# All but one mount and one pattern: nearly every file, and several left out by copier.yml's
+# `_exclude` (one entry that renders a pattern a line, which copier before 9.18 reads as one).
 ANSWERS = [
-    "-d", "name=Oldest Copier", "-d", f"mounts=[{', '.join(MOUNTS)}]",
-    "-d", f"persistence=[{', '.join(PERSISTENCE)}]", "-d", "writable_mounts=[share]",
+    "-d", "name=Oldest Copier", "-d", f"mounts=[{', '.join(MOUNTS[:-1])}]",
+    "-d", f"persistence=[{', '.join(PERSISTENCE[:-1])}]", "-d", "writable_mounts=[share]",
 ]  # fmt: skip
 
 
