@@ -23,7 +23,7 @@ from combos import (
     WRITABLE_MODES,
     Combo,
 )
-from conftest import REPO, questions
+from conftest import REPO, includes_environment, questions
 
 
 def features(combo: Combo) -> dict[str, object]:
@@ -85,8 +85,8 @@ def test_combo_answers_are_questions() -> None:
 
 
 ADDON = REPO / "template" / "{{ slug }}"
-# The Jinja conditions of what the add-on's pytest runs: its modules, its tests, their names, and
-# the includes they import that hold conditions.
+# The Jinja conditions of what the add-on's pytest runs: its modules, its tests, the files
+# includes/files.jinja leaves out, and the includes they import that hold conditions.
 PYTEST_SOURCES = ("src", "tests")
 PYTEST_INCLUDES = ("options.jinja",)
 TAG = re.compile(r"\{%-?\s*(if|elif|else|endif)\b(.*?)-?%\}", re.DOTALL)
@@ -125,16 +125,15 @@ def branch_conditions(text: str, path: str = "true") -> list[str]:
 
 
 def pytest_conditions() -> set[str]:
-    """The branches of every file the add-on's pytest runs; a file's own are taken where its
-    name's condition holds (a module that is rendered at all)."""
+    """The branches of every file the add-on's pytest runs; a file's own are taken where it is
+    rendered at all: where includes/files.jinja does not leave it out (`left_out`)."""
     found = set()
     for folder in PYTEST_SOURCES:
         for path in sorted((ADDON / folder).rglob("*")):
-            name = str(path.relative_to(ADDON))
-            found |= set(branch_conditions(name))
             if path.is_file():
-                tests = [f"({test.strip()})" for kind, test in TAG.findall(name) if kind == "if"]
-                rendered = " and ".join(["true", *tests])
+                name = str(path.relative_to(ADDON)).removesuffix(".jinja")
+                spelled = name.replace("{{ slug }}", "' ~ slug ~ '")  # a Jinja expression
+                rendered = f"('{spelled}' not in left_out)"
                 found |= set(branch_conditions(path.read_text(encoding="utf-8"), rendered))
     for include in PYTEST_INCLUDES:
         found |= set(branch_conditions((REPO / "includes" / include).read_text(encoding="utf-8")))
@@ -142,12 +141,16 @@ def pytest_conditions() -> set[str]:
 
 
 def answers_in_template(combo: Combo) -> dict[str, object]:
-    """The names the conditions use, as copier.yml and includes/mounts.jinja compute them."""
-    return combo.answers() | {
+    """The names the conditions use, as copier.yml and includes/mounts.jinja compute them, and
+    the add-on files includes/files.jinja leaves out (`left_out`)."""
+    answers = combo.answers() | {
+        "slug": combo.slug,
         "writable_mounts": list(combo.writable),
         "hot_sqlite": combo.hot_sqlite,
         "chosen_mounts": list(combo.mounts),
     }
+    files = includes_environment().get_template("includes/files.jinja").make_module(answers)
+    return answers | {"left_out": list(files.ADDON_FILES)}
 
 
 def test_pytest_combos_cover_every_condition_of_the_addon_code() -> None:
