@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -12,14 +13,24 @@ from pathlib import Path
 import copier
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the test suite's reader of copier.yml
+
+from questionnaire import Questionnaire  # noqa: E402
+
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")  # what copier reads
 SLUG = "bench_demo"
-ALL_FEATURES = {
-    "name": "Bench Demo",
-    "mounts": ["addon_config", "homeassistant_config", "share", "ssl", "media", "backup"],
-    "persistence": ["json_config", "sqlite", "state"],
-    "layout": "app",
-}
+
+
+def all_features(template: Path) -> dict[str, object]:
+    """Every mount and every persistence pattern that template offers (its copier.yml's choices,
+    so that a template of another commit gets its own), in layout app."""
+    questionnaire = Questionnaire(template)
+    return {
+        "name": "Bench Demo",
+        "mounts": questionnaire.choice_values("mounts"),
+        "persistence": questionnaire.choice_values("persistence"),
+        "layout": "app",
+    }
 
 
 def template_copy(destination: Path) -> Path:
@@ -51,7 +62,7 @@ def render(template: Path, destination: Path, answers: dict[str, object] | None 
     copier.run_copy(
         str(template),
         destination,
-        data={**(answers or ALL_FEATURES), "slug": SLUG},
+        data={**(answers or all_features(template)), "slug": SLUG},
         defaults=True,
         quiet=True,
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import copier
 
-from _addon import ALL_FEATURES, SLUG, machine, template_copy
+from _addon import REPO, SLUG, Questionnaire, all_features, machine, template_copy
 
 ROUNDS = 10
 TEMPLATES = ("ours", "one file", "same output")
@@ -50,10 +50,9 @@ def timed_copy(template: Path, destination: Path, answers: dict[str, object]) ->
 
 def measure(work: Path, layout: str) -> dict[str, float]:
     """Median seconds per copy of ours and of both floors, run alternately."""
-    answers: dict[str, object] = {**ALL_FEATURES, "slug": SLUG, "layout": layout}
-    templates: dict[str, tuple[Path, dict[str, object]]] = {
-        "ours": (template_copy(work / "ours"), answers)
-    }
+    ours = template_copy(work / "ours")
+    answers: dict[str, object] = {**all_features(ours), "slug": SLUG, "layout": layout}
+    templates: dict[str, tuple[Path, dict[str, object]]] = {"ours": (ours, answers)}
     templates["one file"] = (one_file_template(work / "one"), {"name": "x"})
     timed_copy(templates["ours"][0], work / "warm", answers)  # imports and caches once
     templates["same output"] = (same_output_template(work / "same", work / "warm"), {"name": "x"})
@@ -68,7 +67,7 @@ def measure(work: Path, layout: str) -> dict[str, float]:
 def main() -> int:
     print(f"machine: {machine()}, copier {copier.__version__}, medians of {ROUNDS}")
     failed = False
-    for layout in ("repository", "app"):
+    for layout in Questionnaire(REPO).choice_values("layout"):
         median = measure(Path(tempfile.mkdtemp(prefix=f"bench-render-{layout}-")), layout)
         timings = ", ".join(f"{name} {median[name] * 1e3:.0f} ms" for name in TEMPLATES)
         print(f"layout {layout}, {median['files']:.0f} files: {timings}")

@@ -1,53 +1,46 @@
-"""The answer combinations the suite renders.
+"""The answer combinations the suite renders, built from copier.yml's choices.
 
-Every subset of `mounts` (64) times every non-empty subset of `persistence` (7) is rendered
-once. The other questions cycle through all their value combinations across those 448 renders,
-which covers every pair of values (test_matrix_covers_every_pair_of_values checks it).
-TOOL_COMBOS is the smaller covering set whose add-ons also run their own ruff, mypy and pytest.
+Every subset of `mounts` times every non-empty subset of `persistence` is rendered once (64 x 7
+today). The other questions cycle through all their value combinations across those renders,
+which covers every pair of values (test_combos checks it). TOOL_COMBOS is the smaller covering
+set whose add-ons also run their own ruff, mypy and pytest; PYTEST_COMBOS the part of it that runs
+pytest. The builders take the choices as a parameter, so test_combos can check that a
+questionnaire with more mounts or patterns still gets a complete matrix and covering sets.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-MOUNTS = ("addon_config", "homeassistant_config", "share", "ssl", "media", "backup")
-PERSISTENCE = ("json_config", "sqlite", "state")
-BACKUP_MODES = ("hot", "cold")
-LAYOUTS = ("repository", "app")
-ARCHITECTURES = (("aarch64", "amd64"), ("aarch64",), ("amd64",))
-PYTHON_VERSIONS = ("3.14", "3.13", "3.12")
-LICENSES = ("MIT", "Apache-2.0", "GPL-3.0-or-later", "none")
+from questionnaire import choice_values, default
+
 # How writable_mounts is answered: left to its default, all mounts, or none.
 WRITABLE_MODES = ("default", "all", "none")
-DEFAULT_WRITABLE = ("addon_config", "share")
 
-_SHORT = {
-    "addon_config": "A",
-    "homeassistant_config": "H",
-    "share": "S",
-    "ssl": "L",
-    "media": "M",
-    "backup": "B",
-    "json_config": "J",
-    "sqlite": "Q",
-    "state": "T",
-}
+
+def _default(question: str) -> Any:
+    value = default(question)
+    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
 class Combo:
-    """One set of answers, with what the rendered add-on must therefore contain."""
+    """One set of answers, with what the rendered add-on must therefore contain. What is not
+    given is copier.yml's default."""
 
     mounts: tuple[str, ...]
     persistence: tuple[str, ...]
-    backup_mode: str = "hot"
-    layout: str = "repository"
-    architectures: tuple[str, ...] = ("aarch64", "amd64")
-    python_version: str = "3.14"
+    backup_mode: str = _default("backup_mode")
+    layout: str = _default("layout")
+    architectures: tuple[str, ...] = _default("architectures")
+    python_version: str = _default("python_version")
     writable_mode: str = "default"
-    license: str = "MIT"
+    license: str = _default("license")
     name: str = "Storage Demo"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -85,14 +78,23 @@ class Combo:
 
     @property
     def id(self) -> str:
-        mounts = "".join(_SHORT[m] for m in self.mounts) or "0"
-        persistence = "".join(_SHORT[p] for p in self.persistence)
-        arch = "+".join(a[:2] for a in self.architectures)
-        return (
-            f"m{mounts}-p{persistence}-{self.backup_mode}-{self.layout[:4]}-{arch}"
-            f"-py{self.python_version.replace('.', '')}-w{self.writable_mode[:3]}"
-            f"-l{self.license[:3]}"
-        )
+        return CHOICES.id_of(self)
+
+
+def id_letters(names: Iterable[str]) -> dict[str, str]:
+    """One letter per choice, unique, for short test ids: in order, the first letter of each
+    name that no earlier name took (share S, then ssl L), else the first free letter or digit.
+    Taken mounts first, then patterns, this gives the ids the suite has always had. A row added
+    at the end of a table changes no letter of the rows before it in its table; a new mount
+    changes a pattern's letter only if it takes that very letter."""
+    letters: dict[str, str] = {}
+    for name in names:
+        free = [c for c in string.ascii_uppercase + string.digits if c not in letters.values()]
+        own = [c for c in name.upper() if c in free]
+        if not free:
+            raise ValueError(f"no letter left for {name!r}: too many choices for short ids")
+        letters[name] = (own or free)[0]
+    return letters
 
 
 def _subsets(items: tuple[str, ...], *, empty: bool) -> list[tuple[str, ...]]:
@@ -100,15 +102,79 @@ def _subsets(items: tuple[str, ...], *, empty: bool) -> list[tuple[str, ...]]:
     return [combo for size in sizes for combo in itertools.combinations(items, size)]
 
 
-MOUNT_SETS = _subsets(MOUNTS, empty=True)
-PERSISTENCE_SETS = _subsets(PERSISTENCE, empty=False)
-_OTHERS = list(itertools.product(BACKUP_MODES, LAYOUTS, ARCHITECTURES, PYTHON_VERSIONS, LICENSES))
+@dataclass(frozen=True)
+class Choices:
+    """The values of each question the combinations vary, in copier.yml's order."""
+
+    mounts: tuple[str, ...]
+    persistence: tuple[str, ...]
+    backup_modes: tuple[str, ...]
+    layouts: tuple[str, ...]
+    # Each answer of the multiple choice: copier.yml's default first, then the others.
+    architectures: tuple[tuple[str, ...], ...]
+    python_versions: tuple[str, ...]
+    licenses: tuple[str, ...]
+    # The mounts writable_mounts preselects (its default with every mount chosen).
+    default_writable: tuple[str, ...]
+
+    @classmethod
+    def of_template(cls) -> Choices:
+        def values(question: str) -> tuple[str, ...]:
+            return tuple(choice_values(question))
+
+        architectures = _subsets(values("architectures"), empty=False)
+        preset = _default("architectures")
+        mounts = values("mounts")
+        return cls(
+            mounts=mounts,
+            persistence=values("persistence"),
+            backup_modes=values("backup_mode"),
+            layouts=values("layout"),
+            architectures=(preset, *(a for a in architectures if a != preset)),
+            python_versions=values("python_version"),
+            licenses=values("license"),
+            default_writable=tuple(default("writable_mounts", mounts=list(mounts))),
+        )
+
+    @functools.cached_property
+    def letters(self) -> dict[str, str]:
+        """The id letter of each mount and pattern (mounts first: today's ids)."""
+        return id_letters(self.mounts + self.persistence)
+
+    def id_of(self, combo: Combo) -> str:
+        letters = self.letters
+        mounts = "".join(letters[m] for m in combo.mounts) or "0"
+        persistence = "".join(letters[p] for p in combo.persistence)
+        arch = "+".join(a[:2] for a in combo.architectures)
+        return (
+            f"m{mounts}-p{persistence}-{combo.backup_mode}-{combo.layout[:4]}-{arch}"
+            f"-py{combo.python_version.replace('.', '')}-w{combo.writable_mode[:3]}"
+            f"-l{combo.license[:3]}"
+        )
+
+    def mount_sets(self) -> list[tuple[str, ...]]:
+        return _subsets(self.mounts, empty=True)
+
+    def persistence_sets(self) -> list[tuple[str, ...]]:
+        return _subsets(self.persistence, empty=False)
 
 
-def _matrix() -> list[Combo]:
+def build_matrix(choices: Choices) -> list[Combo]:
+    """Every mount subset with every persistence subset; the other questions cycle through their
+    value combinations alongside."""
+    others = list(
+        itertools.product(
+            choices.backup_modes,
+            choices.layouts,
+            choices.architectures,
+            choices.python_versions,
+            choices.licenses,
+        )
+    )
     combos = []
-    for index, (mounts, persistence) in enumerate(itertools.product(MOUNT_SETS, PERSISTENCE_SETS)):
-        backup_mode, layout, architectures, python_version, license_ = _OTHERS[index % len(_OTHERS)]
+    sets = itertools.product(choices.mount_sets(), choices.persistence_sets())
+    for index, (mounts, persistence) in enumerate(sets):
+        backup_mode, layout, architectures, python_version, license_ = others[index % len(others)]
         combos.append(
             Combo(
                 mounts=mounts,
@@ -124,49 +190,75 @@ def _matrix() -> list[Combo]:
     return combos
 
 
-MATRIX = _matrix()
+def _pair(choices: Choices, i: int) -> tuple[str, ...]:
+    """The i-th pair of mounts: two by two, those writable by default first (so that a pair
+    answered with the default has both writable), starting over after the last."""
+    mounts = choices.mounts
+    ordered = [m for m in mounts if m in choices.default_writable]
+    ordered += [m for m in mounts if m not in ordered]
+    pair = {ordered[2 * i % len(ordered)], ordered[(2 * i + 1) % len(ordered)]} if mounts else set()
+    return tuple(mount for mount in mounts if mount in pair)
 
-# Covering set for the expensive checks: all-off, all-on in both backup modes (every mount writable
-# in one, read-only in the other), and each persistence pattern in both backup modes with a pair of
-# mounts, so every mount meets every backup mode.
-_PAIRS = (("addon_config", "share"), ("homeassistant_config", "ssl"), ("media", "backup"))
-TOOL_COMBOS = [
-    Combo(mounts=(), persistence=("json_config",)),
-    Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all"),
-    Combo(
-        mounts=MOUNTS,
-        persistence=PERSISTENCE,
-        backup_mode="cold",
-        python_version="3.12",
-        writable_mode="none",
-    ),
-    *(
+
+def build_tool_combos(choices: Choices) -> list[Combo]:
+    """Covering set for the expensive checks: all-off, all-on in both backup modes (every mount
+    writable in one, read-only in the other), and each persistence pattern in both backup modes
+    with a pair of mounts (patterns or pairs starting over until each has a row), so every mount
+    and every pattern meets every backup mode."""
+    mounts, patterns = choices.mounts, choices.persistence
+    rows = max(len(patterns), (len(mounts) + 1) // 2)
+    paired = [(_pair(choices, i), patterns[i % len(patterns)]) for i in range(rows)]
+    return [
+        Combo(mounts=(), persistence=patterns[:1]),
+        Combo(mounts=mounts, persistence=patterns, layout="app", writable_mode="all"),
         Combo(
-            mounts=pair,
-            persistence=(pattern,),
-            backup_mode=mode,
-            layout=LAYOUTS[i % 2],
-            python_version=PYTHON_VERSIONS[i % 3],
-            writable_mode=WRITABLE_MODES[i % 3],
-        )
-        for i, (pair, pattern, mode) in enumerate(
-            (pair, pattern, mode)
-            for (pair, pattern) in zip(_PAIRS, PERSISTENCE, strict=True)
-            for mode in BACKUP_MODES
-        )
-    ),
-]
+            mounts=mounts,
+            persistence=patterns,
+            backup_mode="cold",
+            python_version=choices.python_versions[-1],
+            writable_mode="none",
+        ),
+        *(
+            Combo(
+                mounts=pair,
+                persistence=(pattern,),
+                backup_mode=mode,
+                layout=choices.layouts[i % len(choices.layouts)],
+                python_version=choices.python_versions[i % len(choices.python_versions)],
+                writable_mode=WRITABLE_MODES[i % len(WRITABLE_MODES)],
+            )
+            for i, ((pair, pattern), mode) in enumerate(
+                itertools.product(paired, choices.backup_modes)
+            )
+        ),
+    ]
 
-# The add-on's own pytest run, the slowest of the checks, needs fewer: its code differs between
-# combinations only where the Jinja conditions of its modules and tests do (which modules exist;
-# json_config, state and sqlite each on or off; sqlite hot or cold; addon_config and share
-# writable, read-only or absent; no mounts at all), and those blocks are independent of one
-# another. These four put each side of every such condition in at least one run
-# (test_combos.test_pytest_combos_cover_every_condition_of_the_addon_code checks it); the layout
-# and the Python version change nothing that pytest runs. ruff and mypy still see every TOOL_COMBO.
-PYTEST_COMBOS = [
-    TOOL_COMBOS[0],  # no mounts; json_config alone
-    TOOL_COMBOS[1],  # every mount writable; every persistence pattern, sqlite hot
-    TOOL_COMBOS[2],  # every mount read-only; every persistence pattern, sqlite cold
-    TOOL_COMBOS[5],  # sqlite hot alone: json_config and state off
-]
+
+def build_pytest_combos(tool_combos: list[Combo]) -> list[Combo]:
+    """The add-on's own pytest run, the slowest of the checks, needs fewer: its code differs
+    between combinations only where the Jinja conditions of its modules and tests do (which
+    modules exist; each pattern on or off; sqlite hot or cold; each mount writable, read-only or
+    absent; no mounts at all), and those blocks are independent of one another. These four put
+    each side of every such condition in at least one run (test_combos checks it against the
+    template's conditions); the layout and the Python version change nothing that pytest runs.
+    ruff and mypy still see every TOOL_COMBO."""
+    no_mounts, all_writable, all_read_only = tool_combos[:3]
+    # Every pattern is in two of those three: the pair with hot SQLite alone leaves the others out.
+    hot_sqlite_alone = next(c for c in tool_combos[3:] if c.hot_sqlite)
+    return [no_mounts, all_writable, all_read_only, hot_sqlite_alone]
+
+
+CHOICES = Choices.of_template()
+MOUNTS = CHOICES.mounts
+PERSISTENCE = CHOICES.persistence
+BACKUP_MODES = CHOICES.backup_modes
+LAYOUTS = CHOICES.layouts
+ARCHITECTURES = CHOICES.architectures
+PYTHON_VERSIONS = CHOICES.python_versions
+LICENSES = CHOICES.licenses
+DEFAULT_WRITABLE = CHOICES.default_writable
+MOUNT_SETS = CHOICES.mount_sets()
+PERSISTENCE_SETS = CHOICES.persistence_sets()
+MATRIX = build_matrix(CHOICES)
+TOOL_COMBOS = build_tool_combos(CHOICES)
+PYTEST_COMBOS = build_pytest_combos(TOOL_COMBOS)

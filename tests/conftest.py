@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy as copy_module
-import functools
 import json
 import shutil
 import subprocess
@@ -17,77 +16,23 @@ import copier._template
 import copier._vcs
 import jinja2
 import pytest
-import yaml
 from _pytest.nodeid import NodeId
-from jinja2.sandbox import SandboxedEnvironment
 
 from combos import Combo
+from questionnaire import (  # noqa: F401 - the test modules import these from conftest
+    REPO,
+    choice_values,
+    choices,
+    copier_config,
+    include,
+    includes_environment,
+    questions,
+    reserved_slugs,
+)
 from rendered import Rendered
 
-REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_PARTS = ("copier.yml", "template", "includes")
 CACHE_PATTERNS = ("__pycache__", "*.py[co]", ".mypy_cache", ".ruff_cache", ".pytest_cache")
-
-
-@functools.cache
-def copier_config() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
-    return loaded
-
-
-@functools.cache
-def questions() -> frozenset[str]:
-    """Names users may answer: every question that is not a computed (`when: false`) value."""
-    return frozenset(
-        key
-        for key, spec in copier_config().items()
-        if not key.startswith("_") and not (isinstance(spec, dict) and spec.get("when") is False)
-    )
-
-
-@functools.cache
-def includes_environment() -> SandboxedEnvironment:
-    """Jinja as copier sets it up for this template: its filters and copier.yml's _envops."""
-    return SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(REPO),
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def include(name: str) -> Any:
-    """The module of one file of includes/ (its macros and values), without any answers."""
-    return includes_environment().get_template(f"includes/{name}").module
-
-
-def choices(question: str, **answers: Any) -> dict[str, Any]:
-    """A question's choices as copier offers them, {label: value or {value, validator}}: rendered
-    (with the answers given so far) when copier.yml computes them from a table in includes/."""
-    source = copier_config()[question]["choices"]
-    if isinstance(source, str):
-        rendered = includes_environment().from_string(source).render(slug="demo", **answers)
-        source = yaml.safe_load(rendered)
-    if isinstance(source, list):
-        return {str(value): value for value in source}
-    return dict(source)
-
-
-def choice_values(question: str, **answers: Any) -> list[Any]:
-    """The values a question offers, in copier.yml's order."""
-    return [
-        value["value"] if isinstance(value, dict) else value
-        for value in choices(question, **answers).values()
-    ]
-
-
-@functools.cache
-def reserved_slugs() -> frozenset[str]:
-    """The slugs the template refuses: includes/python_names.jinja's RESERVED."""
-    return frozenset(include("python_names.jinja").RESERVED)
-
 
 _compile = jinja2.Environment.compile
 

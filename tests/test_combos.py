@@ -1,32 +1,72 @@
-"""The combination matrix itself: complete where the issue asks, pairwise everywhere else."""
+"""The combination matrix itself: complete where the issue asks, pairwise everywhere else. Built
+from copier.yml's choices, and as complete for a questionnaire with one more mount and pattern."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import re
 
 import jinja2
+import pytest
 
 from combos import (
-    ARCHITECTURES,
-    BACKUP_MODES,
-    LAYOUTS,
-    LICENSES,
+    CHOICES,
+    DEFAULT_WRITABLE,
     MATRIX,
-    MOUNT_SETS,
-    MOUNTS,
-    PERSISTENCE,
-    PERSISTENCE_SETS,
     PYTEST_COMBOS,
-    PYTHON_VERSIONS,
     TOOL_COMBOS,
     WRITABLE_MODES,
+    Choices,
     Combo,
+    build_matrix,
+    build_pytest_combos,
+    build_tool_combos,
+    id_letters,
 )
-from conftest import REPO, includes_environment, questions
+from conftest import REPO, choice_values, copier_config, includes_environment, questions
+from questionnaire import default
+
+# copier.yml's choices, and the same with one more row in the mount and the persistence table (a
+# real Supervisor map type; a pattern whose first letter is taken): the builders must give both a
+# complete matrix and covering sets.
+GROWN = dataclasses.replace(
+    CHOICES,
+    mounts=(*CHOICES.mounts, "all_addon_configs"),
+    persistence=(*CHOICES.persistence, "journal"),
+)
+QUESTIONNAIRES = {
+    "copier.yml": CHOICES,
+    "one-more-mount": dataclasses.replace(GROWN, persistence=CHOICES.persistence),
+    "one-more-pattern": dataclasses.replace(GROWN, mounts=CHOICES.mounts),
+    "one-more-of-each": GROWN,
+}
 
 
-def features(combo: Combo) -> dict[str, object]:
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """The combinations built from one questionnaire."""
+
+    choices: Choices
+    matrix: list[Combo]
+    tool_combos: list[Combo]
+    pytest_combos: list[Combo]
+
+
+@functools.cache
+def built(name: str) -> Built:
+    choices = QUESTIONNAIRES[name]
+    if choices is CHOICES:
+        return Built(choices, MATRIX, TOOL_COMBOS, PYTEST_COMBOS)
+    tool_combos = build_tool_combos(choices)
+    return Built(choices, build_matrix(choices), tool_combos, build_pytest_combos(tool_combos))
+
+
+questionnaires = pytest.mark.parametrize("name", QUESTIONNAIRES)
+
+
+def features(combo: Combo, choices: Choices) -> dict[str, object]:
     values: dict[str, object] = {
         "backup_mode": combo.backup_mode,
         "layout": combo.layout,
@@ -35,53 +75,148 @@ def features(combo: Combo) -> dict[str, object]:
         "writable_mode": combo.writable_mode,
         "license": combo.license,
     }
-    values |= {f"mount:{m}": m in combo.mounts for m in MOUNTS}
-    values |= {f"persistence:{p}": p in combo.persistence for p in PERSISTENCE}
+    values |= {f"mount:{m}": m in combo.mounts for m in choices.mounts}
+    values |= {f"persistence:{p}": p in combo.persistence for p in choices.persistence}
     return values
 
 
-def test_every_mount_and_persistence_subset_is_rendered() -> None:
-    assert len(MOUNT_SETS) == 64
-    assert len(PERSISTENCE_SETS) == 7
-    assert {(c.mounts, c.persistence) for c in MATRIX} == set(
-        itertools.product(MOUNT_SETS, PERSISTENCE_SETS)
+def test_the_combinations_are_built_from_copier_yml() -> None:
+    assert CHOICES.mounts == tuple(choice_values("mounts"))
+    assert CHOICES.persistence == tuple(choice_values("persistence"))
+    assert CHOICES.python_versions == tuple(choice_values("python_version"))
+    assert {a for answer in CHOICES.architectures for a in answer} == set(
+        choice_values("architectures")
+    )
+    assert CHOICES.architectures[0] == tuple(copier_config()["architectures"]["default"])
+    assert set(DEFAULT_WRITABLE) == set(default("writable_mounts", mounts=list(CHOICES.mounts)))
+    assert len(CHOICES.mounts) == len(GROWN.mounts) - 1  # GROWN grows the real questionnaire
+
+
+@questionnaires
+def test_every_mount_and_persistence_subset_is_rendered(name: str) -> None:
+    matrix, choices = built(name).matrix, built(name).choices
+    mount_sets, persistence_sets = choices.mount_sets(), choices.persistence_sets()
+    assert len(set(mount_sets)) == 2 ** len(choices.mounts)
+    assert len(set(persistence_sets)) == 2 ** len(choices.persistence) - 1
+    assert len(matrix) == len(mount_sets) * len(persistence_sets)
+    assert {(c.mounts, c.persistence) for c in matrix} == set(
+        itertools.product(mount_sets, persistence_sets)
     )
 
 
-def test_matrix_covers_every_pair_of_values() -> None:
+@questionnaires
+def test_matrix_covers_every_pair_of_values(name: str) -> None:
+    choices = built(name).choices
     domains = (
         {
-            "backup_mode": set(BACKUP_MODES),
-            "layout": set(LAYOUTS),
-            "architectures": set(ARCHITECTURES),
-            "python_version": set(PYTHON_VERSIONS),
+            "backup_mode": set(choices.backup_modes),
+            "layout": set(choices.layouts),
+            "architectures": set(choices.architectures),
+            "python_version": set(choices.python_versions),
             "writable_mode": set(WRITABLE_MODES),
-            "license": set(LICENSES),
+            "license": set(choices.licenses),
         }
-        | {f"mount:{m}": {True, False} for m in MOUNTS}
-        | {f"persistence:{p}": {True, False} for p in PERSISTENCE}
+        | {f"mount:{m}": {True, False} for m in choices.mounts}
+        | {f"persistence:{p}": {True, False} for p in choices.persistence}
     )
     seen = {(a, b): set() for a, b in itertools.combinations(sorted(domains), 2)}
-    for combo in MATRIX:
-        values = features(combo)
+    for combo in built(name).matrix:
+        values = features(combo, choices)
         for a, b in seen:
             seen[(a, b)].add((values[a], values[b]))
     for (a, b), pairs in seen.items():
         assert pairs == set(itertools.product(domains[a], domains[b])), (a, b)
 
 
-def test_tool_combos_cover_every_mount_pattern_and_backup_mode() -> None:
-    pairs = {(m, c.backup_mode) for c in TOOL_COMBOS for m in c.mounts}
-    assert pairs == set(itertools.product(MOUNTS, BACKUP_MODES))
-    patterns = {(p, c.backup_mode) for c in TOOL_COMBOS for p in c.persistence}
-    assert patterns == set(itertools.product(PERSISTENCE, BACKUP_MODES))
-    assert any(not c.mounts for c in TOOL_COMBOS)
-    assert any(c.mounts == MOUNTS and c.persistence == PERSISTENCE for c in TOOL_COMBOS)
+@questionnaires
+def test_tool_combos_cover_every_mount_pattern_and_backup_mode(name: str) -> None:
+    """All off; all on; and beside them, each mount (among some, not all) and each pattern (alone)
+    in every backup mode."""
+    choices, tool_combos = built(name).choices, built(name).tool_combos
+    assert any(not c.mounts for c in tool_combos)
+    everything = (choices.mounts, choices.persistence)
+    assert any((c.mounts, c.persistence) == everything for c in tool_combos)
+    some = [c for c in tool_combos if 0 < len(c.mounts) < len(choices.mounts)]
+    pairs = {(m, c.backup_mode) for c in some for m in c.mounts}
+    assert pairs == set(itertools.product(choices.mounts, choices.backup_modes))
+    alone = {(c.persistence, c.backup_mode) for c in tool_combos if len(c.persistence) == 1}
+    patterns = {((p,), mode) for p in choices.persistence for mode in choices.backup_modes}
+    assert patterns <= alone
 
 
-def test_combo_answers_are_questions() -> None:
+@questionnaires
+def test_pytest_combos_put_each_answer_both_ways(name: str) -> None:
+    """What the add-on's code can depend on, each way in some PYTEST_COMBO: each mount absent,
+    read-only and writable; each pattern on and off; hot SQLite or not; no mounts at all.
+    (test_pytest_combos_cover_every_condition_of_the_addon_code reads the real conditions.)"""
+    choices, pytest_combos = built(name).choices, built(name).pytest_combos
+    assert all(combo in built(name).tool_combos for combo in pytest_combos)
+    seen = set()
+    for combo in pytest_combos:
+        seen |= {("mount", m, m in combo.writable) for m in combo.mounts}
+        seen |= {("absent", m) for m in choices.mounts if m not in combo.mounts}
+        seen |= {("pattern", p, p in combo.persistence) for p in choices.persistence}
+        seen |= {("hot_sqlite", combo.hot_sqlite), ("no mounts", not combo.mounts)}
+    expected = {("hot_sqlite", True), ("hot_sqlite", False), ("no mounts", True)}
+    expected |= {("no mounts", False)}
+    expected |= {("mount", m, w) for m in choices.mounts for w in (True, False)}
+    expected |= {("absent", m) for m in choices.mounts}
+    expected |= {("pattern", p, on) for p in choices.persistence for on in (True, False)}
+    assert expected - seen == set()
+
+
+@questionnaires
+def test_every_combination_has_its_own_id(name: str) -> None:
+    """Short ids name each mount and pattern by a letter of its own; a row added to a table
+    changes none of the ids of copier.yml's rows (the names GROWN adds do not take their
+    letters)."""
+    choices = built(name).choices
+    letters = choices.letters
+    assert set(letters) == set(choices.mounts + choices.persistence)
+    assert len(set(letters.values())) == len(letters)
+    assert CHOICES.letters.items() <= letters.items()
+    for combos in (built(name).matrix, built(name).tool_combos):
+        ids = [choices.id_of(combo) for combo in combos]
+        assert len(set(ids)) == len(ids)
+
+
+def test_today_s_ids_are_kept() -> None:
+    """The letters of the ids the suite has always had (test ids do not churn)."""
+    assert "".join(CHOICES.letters.values()) == "AHSLMBJQT"
+
+
+def test_id_letters_take_a_free_letter_of_the_name_or_any_free_one() -> None:
+    assert id_letters(["share", "ssl", "sqlite", "sls"]) == {
+        "share": "S", "ssl": "L", "sqlite": "Q", "sls": "A",
+    }  # fmt: skip
+    names = [f"n{i}" for i in range(36)]
+    assert len(set(id_letters(names).values())) == 36
+    with pytest.raises(ValueError, match="no letter left for 'n36'"):
+        id_letters([*names, "n36"])
+
+
+def test_combo_answers_are_questions_and_choices() -> None:
+    offered = {
+        question: set(choice_values(question))
+        for question in ("mounts", "persistence", "backup_mode", "layout", "architectures",
+                         "python_version", "license")
+    }  # fmt: skip
     for combo in MATRIX + TOOL_COMBOS:
-        assert set(combo.answers()) <= questions()
+        answers = combo.answers()
+        assert set(answers) <= questions()
+        for question, values in offered.items():
+            answer = answers[question]
+            assert set(answer if isinstance(answer, list) else [answer]) <= values, question
+
+
+def test_combos_compute_what_copier_yml_computes() -> None:
+    """Combo.writable and Combo.hot_sqlite, the tests' expectations, agree with copier.yml's
+    writable_mounts default and computed hot_sqlite for every combination."""
+    for combo in MATRIX:
+        answers = combo.answers()
+        assert combo.hot_sqlite == default("hot_sqlite", **answers), combo.id
+        if combo.writable_mode == "default":
+            assert list(combo.writable) == default("writable_mounts", **answers), combo.id
 
 
 ADDON = REPO / "template" / "{{ slug }}"
@@ -143,10 +278,10 @@ def pytest_conditions() -> set[str]:
 def answers_in_template(combo: Combo) -> dict[str, object]:
     """The names the conditions use, as copier.yml and includes/mounts.jinja compute them, and
     the add-on files includes/files.jinja leaves out (`left_out`)."""
-    answers = combo.answers() | {
-        "slug": combo.slug,
-        "writable_mounts": list(combo.writable),
-        "hot_sqlite": combo.hot_sqlite,
+    answers = combo.answers() | {"slug": combo.slug}
+    answers.setdefault("writable_mounts", default("writable_mounts", **answers))
+    answers |= {
+        "hot_sqlite": default("hot_sqlite", **answers),
         "chosen_mounts": list(combo.mounts),
     }
     files = includes_environment().get_template("includes/files.jinja").make_module(answers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import keyword
 import re
 import shutil
@@ -14,12 +13,13 @@ import copier
 import jinja2
 import pytest
 
+import supervisor_rules
 from conftest import (
     REPO,
     choice_values,
+    choices,
     copier_config,
     copy,
-    includes_environment,
     questions,
     reserved_slugs,
 )
@@ -214,22 +214,13 @@ def test_choices_are_what_the_supervisor_supports() -> None:
     config = copier_config()
     assert set(config["architectures"]["choices"].values()) == {"aarch64", "amd64"}
     assert set(config["python_version"]["choices"]) == {"3.12", "3.13", "3.14"}
-    assert set(choice_values("mounts")) == {
-        "addon_config", "homeassistant_config", "share", "ssl", "media", "backup",
-    }  # fmt: skip
-    choices = writable_choices(mounts=["ssl", "media"])
-    assert [choice["value"] for choice in choices.values()] == choice_values("mounts")
-    disabled = {choice["value"]: choice["validator"] for choice in choices.values()}
+    # Every mount is a map type the Supervisor mounts somewhere (supervisor/docker/app.py).
+    assert set(choice_values("mounts")) <= set(supervisor_rules.MAP_CONTAINER_PATHS)
+    writable = choices("writable_mounts", mounts=["ssl", "media"])
+    assert [choice["value"] for choice in writable.values()] == choice_values("mounts")
+    disabled = {choice["value"]: choice["validator"] for choice in writable.values()}
     assert {value for value, reason in disabled.items() if not reason} == {"ssl", "media"}
     assert disabled["share"] == "share is not mounted"
-
-
-def writable_choices(mounts: list[str]) -> dict[str, dict[str, str]]:
-    """writable_mounts' choices, rendered from the mount table as copier renders them."""
-    source = copier_config()["writable_mounts"]["choices"]
-    template = includes_environment().from_string(source)
-    rendered: dict[str, dict[str, str]] = json.loads(template.render(mounts=mounts, slug="demo"))
-    return rendered
 
 
 def test_every_question_has_help() -> None:

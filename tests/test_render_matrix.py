@@ -14,21 +14,15 @@ import yaml
 
 import supervisor_rules
 from combos import MATRIX, MOUNTS, Combo
-from conftest import REPO, Renderer
+from conftest import REPO, Renderer, include
 from rendered import Rendered, SafeLoader, apparmor_rules, load_yaml, png_size
 
 # Facts from the Supervisor (supervisor/docker/app.py, supervisor/apps/app.py `backup`), kept
 # apart from the template's own table so that a wrong entry there fails here.
 CONTAINER_PATH = supervisor_rules.MAP_CONTAINER_PATHS
 IN_ADDON_BACKUP = {"addon_config"}
-CONSTANT = {
-    "addon_config": "ADDON_CONFIG_DIR",
-    "homeassistant_config": "HOMEASSISTANT_CONFIG_DIR",
-    "share": "SHARE_DIR",
-    "ssl": "SSL_DIR",
-    "media": "MEDIA_DIR",
-    "backup": "BACKUP_DIR",
-}
+# The template's own names for them: each mount's Path constant in paths.py (includes/mounts.jinja).
+CONSTANT = {key: row["constant"] for key, row in include("mounts.jinja", mounts=[]).MOUNTS.items()}
 SUPERVISOR_DATA = PurePosixPath("/data/apps/data/local_storage_demo")
 
 pytestmark = pytest.mark.parametrize("combo", MATRIX, ids=lambda combo: combo.id)

@@ -22,7 +22,7 @@ import pytest
 from questionary import Choice
 from wcwidth import wcswidth
 
-from conftest import copier_config, questions, reserved_slugs
+from conftest import choice_values, copier_config, questions, reserved_slugs
 from rendered import load_yaml
 from tools import require
 
@@ -32,7 +32,7 @@ HINTS = {
     "checkbox": "(Use arrow keys to move, <space> to select, <a> to toggle, <i> to invert)",
     "select": "(Use arrow keys)",
 }
-MOUNTS = ["addon_config", "homeassistant_config", "share", "ssl", "media", "backup"]
+MOUNTS = choice_values("mounts")
 LONG = "x" * 300
 
 
