@@ -82,11 +82,10 @@ class Combo:
 
 
 def id_letters(names: Iterable[str]) -> dict[str, str]:
-    """One letter per choice, unique, for short test ids: in order, the first letter of each
-    name that no earlier name took (share S, then ssl L), else the first free letter or digit.
-    Taken mounts first, then patterns, this gives the ids the suite has always had. A row added
-    at the end of a table changes no letter of the rows before it in its table; a new mount
-    changes a pattern's letter only if it takes that very letter."""
+    """One letter per choice of one question, unique, for short test ids: in order, the first
+    letter of each name that no earlier name took (share S, then ssl L), else the first free
+    letter or digit. A row added at the end of a table changes no letter of the rows before it,
+    and the questions' letters are independent (ids say m<mounts>-p<patterns>)."""
     letters: dict[str, str] = {}
     for name in names:
         free = [c for c in string.ascii_uppercase + string.digits if c not in letters.values()]
@@ -138,8 +137,8 @@ class Choices:
 
     @functools.cached_property
     def letters(self) -> dict[str, str]:
-        """The id letter of each mount and pattern (mounts first: today's ids)."""
-        return id_letters(self.mounts + self.persistence)
+        """The id letter of each mount and pattern, unique within its question."""
+        return id_letters(self.mounts) | id_letters(self.persistence)
 
     def id_of(self, combo: Combo) -> str:
         letters = self.letters
