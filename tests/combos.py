@@ -8,6 +8,7 @@ TOOL_COMBOS is the smaller covering set whose add-ons also run their own ruff, m
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,8 @@ class Combo:
     writable_mode: str = "default"
     license: str = "MIT"
     name: str = "Storage Demo"
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Further answers, such as a slug; they make a different combination (and render).
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def writable(self) -> tuple[str, ...]:
@@ -65,7 +67,7 @@ class Combo:
 
     @property
     def slug(self) -> str:
-        return "storage_demo"
+        return str(self.extra.get("slug", "storage_demo"))
 
     def answers(self) -> dict[str, Any]:
         """The answers as passed to copier (`-d`)."""
@@ -88,10 +90,11 @@ class Combo:
         mounts = "".join(_SHORT[m] for m in self.mounts) or "0"
         persistence = "".join(_SHORT[p] for p in self.persistence)
         arch = "+".join(a[:2] for a in self.architectures)
+        extra = "".join(f"-{key}{len(str(value))}" for key, value in sorted(self.extra.items()))
         return (
             f"m{mounts}-p{persistence}-{self.backup_mode}-{self.layout[:4]}-{arch}"
             f"-py{self.python_version.replace('.', '')}-w{self.writable_mode[:3]}"
-            f"-l{self.license[:3]}"
+            f"-l{self.license[:3]}{extra}"
         )
 
 
@@ -169,4 +172,12 @@ PYTEST_COMBOS = [
     TOOL_COMBOS[1],  # every mount writable; every persistence pattern, sqlite hot
     TOOL_COMBOS[2],  # every mount read-only; every persistence pattern, sqlite cold
     TOOL_COMBOS[5],  # sqlite hot alone: json_config and state off
+]
+
+# The longest slug copier.yml accepts. The slug is in import lines, commands and strings of the
+# add-on's code, so its ruff and mypy run once more with it, where the code differs most: every
+# mount writable with every pattern (hot, layout app), every mount read-only (cold), no mounts.
+LONG_SLUG = "a_very_long_slug_that_is_exactly_fifty_characters_"
+LONG_SLUG_COMBOS = [
+    dataclasses.replace(combo, extra={"slug": LONG_SLUG}) for combo in TOOL_COMBOS[:3]
 ]

@@ -12,6 +12,8 @@ from combos import (
     BACKUP_MODES,
     LAYOUTS,
     LICENSES,
+    LONG_SLUG,
+    LONG_SLUG_COMBOS,
     MATRIX,
     MOUNT_SETS,
     MOUNTS,
@@ -23,7 +25,7 @@ from combos import (
     WRITABLE_MODES,
     Combo,
 )
-from conftest import REPO, questions
+from conftest import REPO, copier_config, includes_environment, questions
 
 
 def features(combo: Combo) -> dict[str, object]:
@@ -80,8 +82,16 @@ def test_tool_combos_cover_every_mount_pattern_and_backup_mode() -> None:
 
 
 def test_combo_answers_are_questions() -> None:
-    for combo in MATRIX + TOOL_COMBOS:
+    for combo in MATRIX + TOOL_COMBOS + LONG_SLUG_COMBOS:
         assert set(combo.answers()) <= questions()
+
+
+def test_long_slug_is_the_longest_the_slug_question_accepts() -> None:
+    validator = includes_environment().from_string(copier_config()["slug"]["validator"])
+    assert validator.render(slug=LONG_SLUG).strip() == ""
+    assert validator.render(slug=LONG_SLUG + "x").strip() != ""
+    assert all(combo.slug == LONG_SLUG for combo in LONG_SLUG_COMBOS)
+    assert len({combo.id for combo in TOOL_COMBOS + LONG_SLUG_COMBOS}) == len(TOOL_COMBOS) + 3
 
 
 ADDON = REPO / "template" / "{{ slug }}"
