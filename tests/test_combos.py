@@ -14,6 +14,8 @@ import pytest
 from combos import (
     CHOICES,
     DEFAULT_WRITABLE,
+    LONG_SLUG,
+    LONG_SLUG_COMBOS,
     MATRIX,
     PYTEST_COMBOS,
     TOOL_COMBOS,
@@ -209,7 +211,7 @@ def test_combo_answers_are_questions_and_choices() -> None:
         for question in ("mounts", "persistence", "backup_mode", "layout", "architectures",
                          "python_version", "license")
     }  # fmt: skip
-    for combo in MATRIX + TOOL_COMBOS:
+    for combo in MATRIX + TOOL_COMBOS + LONG_SLUG_COMBOS:
         answers = combo.answers()
         assert set(answers) <= questions()
         for question, values in offered.items():
@@ -225,6 +227,14 @@ def test_combos_compute_what_copier_yml_computes() -> None:
         assert combo.hot_sqlite == default("hot_sqlite", **answers), combo.id
         if combo.writable_mode == "default":
             assert list(combo.writable) == default("writable_mounts", **answers), combo.id
+
+
+def test_long_slug_is_the_longest_the_slug_question_accepts() -> None:
+    validator = includes_environment().from_string(copier_config()["slug"]["validator"])
+    assert validator.render(slug=LONG_SLUG).strip() == ""
+    assert validator.render(slug=LONG_SLUG + "x").strip() != ""
+    assert all(combo.slug == LONG_SLUG for combo in LONG_SLUG_COMBOS)
+    assert len({combo.id for combo in TOOL_COMBOS + LONG_SLUG_COMBOS}) == len(TOOL_COMBOS) + 3
 
 
 ADDON = REPO / "template" / "{{ slug }}"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # The paths module reads HA_APP_ROOT when it is imported, so set it before any test imports it.
-APP_ROOT = Path(tempfile.mkdtemp(prefix="garden_logger-tests-"))
+APP_ROOT = Path(tempfile.mkdtemp(prefix="garden_logger-"))
 os.environ["HA_APP_ROOT"] = str(APP_ROOT)
 
 
@@ -40,7 +40,8 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 def make_left_over() -> Callable[[Path, str], Path]:
     """What a write of name into folder leaves when a crash cuts it short: its temporary file,
     made by the add-on's own code, holding part of the data."""
-    from garden_logger import atomicfile  # here, not at the top: only once HA_APP_ROOT is set
+    # Imported here, not at the top: only once HA_APP_ROOT is set.
+    from garden_logger import atomicfile
 
     def make(folder: Path, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

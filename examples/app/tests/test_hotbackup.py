@@ -192,7 +192,7 @@ def test_a_hold_without_backup_post_ends_after_the_limit(
 
 
 def pre() -> int:
-    """backup-pre, as `python -m garden_logger backup-pre` runs it."""
+    """backup-pre, as config.yaml's backup_pre hook runs it."""
     return cli.backup_hook(hotbackup.pre, failed=cli.EXIT_FAILED)
 
 
@@ -249,10 +249,11 @@ def test_a_mark_left_by_a_backup_pre_long_ago_is_removed(
 
 
 def hold_the_lock(code: str) -> subprocess.Popen[str]:
-    """Another process that holds the instance lock, then runs code; started once it holds it."""
+    """Another process that holds the instance lock, then runs code (which may use the modules
+    hotbackup and locks); started once it holds it."""
     script = (
         "import signal, sys, time\n"
-        "from garden_logger import locks\n"
+        "from garden_logger import hotbackup, locks\n"
         "lock = locks.hold_instance_lock()\n"
         f"{code}\n"
         "print('holding', flush=True)\n"
@@ -273,9 +274,7 @@ def test_backup_pre_fails_with_one_line_when_the_addon_does_not_answer(
     """Better no backup of the add-on than one whose database may change while it is read: an
     add-on that holds /data but never answers (still starting, or stuck)."""
     monkeypatch.setattr(hotbackup, "ANSWER_TIMEOUT", 1.0)
-    deaf = hold_the_lock(
-        "from garden_logger import hotbackup\nhotbackup.listen()  # never reads it",
-    )
+    deaf = hold_the_lock("hotbackup.listen()  # never reads it")
     try:
         assert pre() == cli.EXIT_FAILED
         assert not paths.BACKUP_PENDING_FILE.exists(), "no backup-post follows a failed backup-pre"

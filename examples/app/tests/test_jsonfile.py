@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from garden_logger import jsonfile
-from garden_logger.jsonfile import JsonFileError, encode_object, load, load_object
+from garden_logger.jsonfile import (
+    JsonFileError,
+    encode_object,
+    load,
+    load_object,
+)
 
 WAIT = 60.0  # seconds: the bound on a call that could block, so that a hang fails
 

@@ -13,6 +13,10 @@ from garden_logger import app, logsetup, paths
 from garden_logger.logsetup import LogSetupError
 from garden_logger.options import DEFAULTS, Options
 
+LOG = logging.getLogger("garden_logger.test")
+# logsetup names the file after the package.
+LOG_FILE = "garden_logger.log"
+
 
 @pytest.fixture(autouse=True)
 def console_only() -> Iterator[None]:
@@ -32,7 +36,7 @@ def flush() -> None:
 
 def test_file_log_is_written_when_asked(tmp_path: Path) -> None:
     logsetup.configure("debug", to_file=True, folder=tmp_path)
-    logging.getLogger("garden_logger.test").debug("written to the file")
+    LOG.debug("written to the file")
     flush()
     files = list(tmp_path.glob("*.log"))
     assert len(files) == 1
@@ -50,28 +54,28 @@ def test_the_log_file_and_folder_are_private_whatever_the_umask(tmp_path: Path) 
     old_umask = os.umask(0)
     try:
         logsetup.configure("info", to_file=True, folder=folder)
-        logging.getLogger("garden_logger.test").info("first")
+        LOG.info("first")
         [handler] = [
             h for h in logging.getLogger().handlers if isinstance(h, logsetup.PrivateLogFile)
         ]
         handler.doRollover()  # the new file after a rotation
-        logging.getLogger("garden_logger.test").info("second")
+        LOG.info("second")
         flush()
     finally:
         os.umask(old_umask)
     assert mode(folder) == logsetup.FOLDER_MODE == 0o700
     files = sorted(folder.iterdir())
-    assert [file.name for file in files] == ["garden_logger.log", "garden_logger.log.1"]
+    assert [file.name for file in files] == [LOG_FILE, f"{LOG_FILE}.1"]
     for file in files:
         assert mode(file) == logsetup.FILE_MODE == 0o600, file
 
 
 def test_a_log_file_left_readable_by_an_older_version_is_made_private(tmp_path: Path) -> None:
-    log_file = tmp_path / "garden_logger.log"
+    log_file = tmp_path / LOG_FILE
     log_file.write_text("old lines\n")
     log_file.chmod(0o666)
     logsetup.configure("info", to_file=True, folder=tmp_path)
-    logging.getLogger("garden_logger.test").info("new line")
+    LOG.info("new line")
     flush()
     assert mode(log_file) == 0o600
     assert log_file.read_text().startswith("old lines\n")
@@ -90,7 +94,7 @@ def test_a_log_folder_that_is_a_file_is_one_error(tmp_path: Path) -> None:
 def test_a_log_file_that_is_a_symbolic_link_is_not_followed(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere"
     target.write_text("kept\n")
-    (tmp_path / "garden_logger.log").symlink_to(target)
+    (tmp_path / LOG_FILE).symlink_to(target)
     with pytest.raises(LogSetupError, match="is a symbolic link, not the log file"):
         logsetup.configure("info", to_file=True, folder=tmp_path)
     assert target.read_text() == "kept\n"

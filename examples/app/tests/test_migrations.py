@@ -7,7 +7,11 @@ import pytest
 
 import hostile
 from garden_logger import migrations, paths
-from garden_logger.migrations import MigrationError, data_version, migrate
+from garden_logger.migrations import (
+    MigrationError,
+    data_version,
+    migrate,
+)
 
 
 def test_fresh_data_reaches_the_latest_version(tmp_path: Path) -> None:

@@ -1,1 +1,4 @@
-"""garden_logger: a Home Assistant add-on. Run it with `python -m garden_logger`."""
+"""A Home Assistant add-on.
+
+Run it with `python -m garden_logger`.
+"""

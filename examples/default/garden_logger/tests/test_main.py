@@ -296,7 +296,7 @@ def test_a_second_addon_on_the_same_data_is_refused_with_one_line(app_root: Path
     assert second.returncode == cli.EXIT_FAILED
     lines = (second.stdout + second.stderr).splitlines()
     assert len(lines) == 1, lines
-    assert f"Another instance of garden_logger is running on this {paths.DATA_DIR}" in lines[0]
+    assert f"Another instance of {cli.__package__} is running on this {paths.DATA_DIR}" in lines[0]
     assert f"(pid {first.process.pid}): stop it first." in lines[0]
 
 

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from garden_logger import diskspace
-from garden_logger.maintenance import DAY, Maintenance, remove_old_files
+from garden_logger.maintenance import (
+    DAY,
+    Maintenance,
+    remove_old_files,
+)
 
 
 def aged(path: Path, days: float) -> Path:

@@ -4,7 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from garden_logger.haconfig import Entry, HomeAssistantConfigError, top_level
+from garden_logger.haconfig import (
+    Entry,
+    HomeAssistantConfigError,
+    top_level,
+)
 
 CONFIGURATION = """\
 # Loads default set of integrations. Do not remove.

@@ -47,7 +47,7 @@ def test_map_matches_the_paths_module(config: dict[str, Any]) -> None:
 
 def test_backup_excludes_the_volatile_folders(config: dict[str, Any]) -> None:
     # The Supervisor matches each pattern with PurePath.match against its own full path.
-    supervisor_root = PurePosixPath("/data/apps/data/local_garden_logger")
+    supervisor_root = PurePosixPath("/data/apps/data", f"local_{config['slug']}")
     patterns = config["backup_exclude"]
     for folder in paths.DATA_FOLDERS:
         inside = supervisor_root / folder.relative_to(paths.DATA_DIR)
@@ -61,7 +61,7 @@ def test_backup_excludes_the_volatile_folders(config: dict[str, Any]) -> None:
 def test_backup_holds_the_database_and_its_log_but_not_its_index(config: dict[str, Any]) -> None:
     """The database file and its WAL are what SQLite opens after a crash; the -shm index it
     rebuilds from them."""
-    supervisor_root = PurePosixPath("/data/apps/data/local_garden_logger")
+    supervisor_root = PurePosixPath("/data/apps/data", f"local_{config['slug']}")
     live = supervisor_root / paths.DATABASE_FILE.relative_to(paths.DATA_DIR)
     patterns = config["backup_exclude"]
     for suffix, excluded in (("", False), ("-wal", False), ("-journal", False), ("-shm", True)):
@@ -75,17 +75,18 @@ def test_backup_excludes_what_interrupted_writes_left(
     """A crash can leave a write's temporary file in any folder the add-on writes; the next start
     removes it, but a backup of the stopped add-on must not hold it meanwhile. A file of the
     user's whose name merely starts the same way is backed up."""
-    supervisor_root = PurePosixPath("/data/apps/data/local_garden_logger")
+    supervisor_root = PurePosixPath("/data/apps/data", f"local_{config['slug']}")
     patterns = config["backup_exclude"]
     for folder in ("", "exports", "cache/a"):
         left = make_left_over(tmp_path / folder, "settings.json")
         inside = supervisor_root / folder / left.name
         assert any(inside.match(p) for p in patterns), inside
-    user_files = ("/addon_configs/local_garden_logger/.tmp-notes.txt", "/data/x/.tmp-a.json.1")
+    user_files = (f"/addon_configs/local_{config['slug']}/.tmp-notes.txt", "/data/x/.tmp-a.json.1")
     for user_file in user_files:
         assert not any(PurePosixPath(user_file).match(p) for p in patterns), user_file
 
 
 def test_backup_hooks_hold_the_database(config: dict[str, Any]) -> None:
-    assert config["backup_pre"].split() == ["python3", "-m", "garden_logger", "backup-pre"]
-    assert config["backup_post"].split() == ["python3", "-m", "garden_logger", "backup-post"]
+    package = paths.__package__  # the add-on's package, which the image runs
+    assert config["backup_pre"].split() == ["python3", "-m", package, "backup-pre"]
+    assert config["backup_post"].split() == ["python3", "-m", package, "backup-post"]

@@ -6,7 +6,11 @@ from pathlib import Path
 import pytest
 
 from garden_logger import jsonfile, options, paths
-from garden_logger.options import OptionsError, check_element, load_options
+from garden_logger.options import (
+    OptionsError,
+    check_element,
+    load_options,
+)
 
 SOURCE = Path("options.json")
 

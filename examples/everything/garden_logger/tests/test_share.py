@@ -6,7 +6,11 @@ from pathlib import Path
 import pytest
 
 import swapper
-from garden_logger.share import ShareError, export_file, import_file
+from garden_logger.share import (
+    ShareError,
+    export_file,
+    import_file,
+)
 
 BAD_NAMES = ["../escape.txt", "a/../../x", "a/../b", "/etc/passwd", "", ".", "a/..", "a\0b", "\0"]
 

@@ -1,4 +1,6 @@
-"""Command line of the add-on: `python -m garden_logger [command]`.
+"""Command line of the add-on:
+
+    python -m garden_logger [command]
 
 run          start, work, stop cleanly on SIGTERM (the image's CMD)
 doctor       storage report: exit 0 when healthy, 1 otherwise (the image's HEALTHCHECK, --quick)

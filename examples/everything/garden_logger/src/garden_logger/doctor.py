@@ -1,4 +1,4 @@
-"""The storage report of `python -m garden_logger doctor`, also the image's HEALTHCHECK.
+"""The storage report of the `doctor` command, also the image's HEALTHCHECK.
 
 It checks that every folder is there with the access config.yaml gives it (and, where it is
 writable, that its disk is neither full nor out of inodes), that the options are valid and enough
