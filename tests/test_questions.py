@@ -20,6 +20,7 @@ from conftest import (
     choices,
     copier_config,
     copy,
+    include,
     questions,
     reserved_slugs,
 )
@@ -96,6 +97,9 @@ def test_answers_file_records_every_answer(template_snapshot: Path, tmp_path: Pa
         ({"slug": "a" * 51}, "Use at most 50 characters"),
         ({"slug": "json"}, "Taken by Python: try json_app"),
         ({"slug": "class"}, "Taken by Python: try class_app"),
+        ({"slug": "hostile"}, "Taken by a tool: try hostile_app"),
+        ({"slug": "pytest"}, "Taken by a tool: try pytest_app"),
+        ({"slug": "test_garden"}, r"pytest takes test_\*: try garden_app"),
         ({"description": "a\nb"}, "Type it on one line"),
         ({"description": " "}, "Required: what the add-on does"),
         ({"maintainer": "Ada"}, 'Use "Name <you@example.com>"'),
@@ -201,6 +205,19 @@ def test_both_layouts_record_answers_alike() -> None:
         / "{% if layout == 'app' %}{{ _copier_conf.answers_file }}{% endif %}.jinja"
     )
     assert app.read_text(encoding="utf-8") == repository.read_text(encoding="utf-8")
+
+
+def test_reserved_slugs_cover_the_addons_test_helpers() -> None:
+    """pytest imports tests/<name>.py as <name>: a package of that name would be shadowed."""
+    tests = REPO / "template" / "{{ slug }}" / "tests"
+    helpers = {
+        path.name.removesuffix(".jinja").removesuffix(".py")
+        for path in tests.iterdir()
+        if not path.name.startswith("test_")
+    }
+    assert helpers
+    tool_names = set(include("python_names.jinja").TOOL_NAMES)
+    assert helpers <= tool_names, sorted(helpers - tool_names)
 
 
 def test_reserved_slugs_cover_this_python() -> None:
