@@ -45,6 +45,7 @@ def test_defaults_need_only_the_name(template_snapshot: Path, tmp_path: Path) ->
         "mounts": [],
         "persistence": ["json_config", "state"],
         "backup_mode": "hot",
+        "web_ui": "none",
         "layout": "repository",
     }
     # writable_mounts is not asked without mounts; computed values are never recorded.
@@ -73,6 +74,7 @@ def test_answers_file_records_every_answer(template_snapshot: Path, tmp_path: Pa
         "writable_mounts": ["media"],
         "persistence": ["sqlite"],
         "backup_mode": "cold",
+        "web_ui": "ingress",
         "layout": "app",
     }
     project = copy(template_snapshot, tmp_path / "out", **answers)

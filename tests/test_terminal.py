@@ -268,6 +268,7 @@ ANSWERS = {
     "writable_mounts": ["share"],
     "persistence": ["json_config", "sqlite"],
     "backup_mode": "cold",
+    "web_ui": "ingress",
     "layout": "repository",
 }
 
@@ -368,6 +369,9 @@ def test_an_80_column_terminal_shows_every_question_and_message_whole(
     terminal.keys("Space", "Down", "Space", "Enter")  # json_config, sqlite
 
     question("backup_mode")
+    terminal.keys("Down", "Enter")
+
+    question("web_ui")
     terminal.keys("Down", "Enter")
 
     question("layout")
