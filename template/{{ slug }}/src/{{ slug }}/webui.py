@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass
 from importlib import resources
-from typing import Final
+from typing import Final, TypeAlias
 
 from . import paths, status
 from .errors import AddonError
@@ -68,6 +68,10 @@ REFUSED: Final = (
     b"Content-Length: 5\r\nRetry-After: 5\r\nConnection: close\r\n\r\nbusy\n"
 )
 DRAINED_BYTES: Final = 65536  # of a refused client's request, read so that closing sends no RST
+
+
+# What socketserver calls a request: a TCP server's is its connection.
+Request: TypeAlias = socket.socket | tuple[bytes, socket.socket]
 
 
 class WebUIError(AddonError):
@@ -181,12 +185,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     server: "Server"
     protocol_version = "HTTP/1.0"
-    server_version = "status"
-    sys_version = ""  # no Python version in the Server header
+
+    def version_string(self) -> str:
+        return "status"  # the Server header: no Python version
 
     def setup(self) -> None:
-        self.timeout = self.server.client_timeout  # StreamRequestHandler applies it to reads
         super().setup()
+        self.connection.settimeout(self.server.client_timeout)  # each read of the request
 
     def parse_request(self) -> bool:
         """http.server's parsing and limits, then: a known peer, GET or HEAD."""
@@ -201,10 +206,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return False
         return True
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self._answer()
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._answer()
 
     def _answer(self) -> None:
@@ -265,14 +270,14 @@ class Server(http.server.ThreadingHTTPServer):
         self.status = status
         self.max_connections = max_connections
         self.client_timeout = client_timeout
-        self._served: set[socket.socket] = set()  # the connections in their threads
+        self._served: set[Request] = set()  # the connections in their threads
         self._changed = threading.Condition()
         super().__init__(("0.0.0.0", port), Handler)  # the ingress proxy's address is not ours
 
     def process_request(
         self,
-        request: socket.socket,  # type: ignore[override]
-        client_address: tuple[str, int],  # type: ignore[override]
+        request: Request,
+        client_address: tuple[str, int],
     ) -> None:
         """Serve the connection in a thread of its own, or refuse it when MAX are served."""
         with self._changed:
@@ -282,7 +287,7 @@ class Server(http.server.ThreadingHTTPServer):
         if full:
             LOG.debug("Web UI: %s refused: %d connections served", client_address[0],
                       self.max_connections)  # fmt: skip
-            refuse(request)
+            refuse(connection_of(request))
             self.shutdown_request(request)
             return
         try:
@@ -293,18 +298,23 @@ class Server(http.server.ThreadingHTTPServer):
 
     def process_request_thread(
         self,
-        request: socket.socket,  # type: ignore[override]
-        client_address: tuple[str, int],  # type: ignore[override]
+        request: Request,
+        client_address: tuple[str, int],
     ) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
             self._done(request)
 
-    def _done(self, request: socket.socket) -> None:
+    def _done(self, request: Request) -> None:
         with self._changed:
             self._served.discard(request)
             self._changed.notify_all()
+
+    def idle(self, wait: float) -> bool:
+        """Wait up to wait seconds for every connection's thread to end; False if some still run."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._served, timeout=wait)
 
     def end_connections(self, wait: float) -> bool:
         """Cut every connection served (a slow client's read ends at once) and wait up to wait
@@ -312,13 +322,13 @@ class Server(http.server.ThreadingHTTPServer):
         with self._changed:
             for request in self._served:
                 with suppress(OSError):
-                    request.shutdown(socket.SHUT_RDWR)
-            return self._changed.wait_for(lambda: not self._served, timeout=wait)
+                    connection_of(request).shutdown(socket.SHUT_RDWR)
+        return self.idle(wait)
 
     def handle_error(
         self,
-        request: socket.socket,  # type: ignore[override]
-        client_address: tuple[str, int],  # type: ignore[override]
+        request: Request,
+        client_address: tuple[str, int],
     ) -> None:
         """A client that went away is no error of the add-on's; anything else is logged once."""
         error = sys.exc_info()[1]
@@ -326,6 +336,12 @@ class Server(http.server.ThreadingHTTPServer):
             LOG.debug("Web UI: %s: %s", client_address[0], error)
         else:
             LOG.exception("Web UI: a request from %s failed", client_address[0])
+
+
+def connection_of(request: Request) -> socket.socket:
+    """The socket of a request (socketserver's type also has UDP's, which this server never
+    gets)."""
+    return request if isinstance(request, socket.socket) else request[1]
 
 
 def refuse(request: socket.socket) -> None:
