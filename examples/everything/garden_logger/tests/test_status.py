@@ -1,4 +1,4 @@
-"""The storage's facts, collected once (status.py): what `doctor` prints."""
+"""The storage's facts, collected once (status.py): what `doctor` prints and the web UI shows."""
 
 import shutil
 from collections.abc import Callable
