@@ -165,9 +165,8 @@ def collect(*, quick: bool = False) -> Status:
     data_version, version_finding = _data_version()
     if version_finding is not None:
         checks.append(version_finding)
-    own_checks: dict[Path, Finding] = {
-        paths.DATABASE_FILE: database.check_health(quick=quick),
-    }
+    own_checks: dict[Path, Finding] = {}  # the stores' own checks, by their file
+    own_checks[paths.DATABASE_FILE] = database.check_health(quick=quick)
     checks += own_checks.values()
     stores = tuple(_stores(json_files | own_checks))
     return Status(generated, folders, stores, data_version, _backup(), tuple(checks))

@@ -165,7 +165,7 @@ def collect(*, quick: bool = False) -> Status:
     data_version, version_finding = _data_version()
     if version_finding is not None:
         checks.append(version_finding)
-    own_checks: dict[Path, Finding] = {}
+    own_checks: dict[Path, Finding] = {}  # the stores' own checks, by their file
     checks += own_checks.values()
     stores = tuple(_stores(json_files | own_checks))
     return Status(generated, folders, stores, data_version, _backup(), tuple(checks))
