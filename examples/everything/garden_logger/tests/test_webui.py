@@ -375,6 +375,16 @@ def test_a_port_in_use_is_one_line() -> None:
     assert str(raised.value) == f"the web UI cannot listen on port {port}: Address already in use"
 
 
+def test_listening_looks_up_no_host_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name lookup could wait for a DNS server the add-on cannot reach (http.server's does)."""
+
+    def no_lookup(name: str = "") -> str:
+        raise AssertionError(f"looked up {name!r}")
+
+    monkeypatch.setattr(socket, "getfqdn", no_lookup)
+    webui.WebUI(0, allowed={LOOPBACK}).stop()
+
+
 def test_the_status_json_has_the_agreed_fields() -> None:
     """The page and the author's own UI read these: fields may be added, never removed."""
     stores = app.start(Options.from_values(DEFAULTS))

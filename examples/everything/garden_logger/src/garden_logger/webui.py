@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import socket
+import socketserver
 import sys
 import threading
 import time
@@ -275,6 +276,14 @@ class Server(http.server.ThreadingHTTPServer):
         self._served: set[Request] = set()  # the connections in their threads
         self._changed = threading.Condition()
         super().__init__(("0.0.0.0", port), Handler)  # the ingress proxy's address is not ours
+
+    def server_bind(self) -> None:
+        """Bind as TCPServer does. Not as HTTPServer does: it also looks up the host's name
+        (socket.getfqdn), which can wait for a DNS server the add-on cannot reach and needs
+        network access its AppArmor profile does not give."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def process_request(
         self,
