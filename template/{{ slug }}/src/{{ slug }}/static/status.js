@@ -8,7 +8,6 @@
 const REFRESH_MS = 5000;
 const STATUS_URL = "api/status"; // relative: the page is served under the ingress prefix
 const UNITS = ["B", "KB", "MB", "GB", "TB", "PB"];
-const LEVEL_WORDS = { OK: "OK", WARN: "Warning", FAIL: "Problem" };
 
 let timer = null; // the next refresh, while one is scheduled
 let busy = false; // a refresh is under way
@@ -65,11 +64,11 @@ function time(iso) {
   return element("time", new Date(iso).toLocaleString(), { datetime: iso });
 }
 
-// The level as a word (never only a colour) with its mark, then what was found.
+// The level as doctor prints it (OK, WARN, FAIL: a word, never only a colour), then what was found.
 function level(levelName, detail) {
   const wrapper = element("span", null, { class: "finding" });
   wrapper.append(
-    element("span", LEVEL_WORDS[levelName] || levelName, {
+    element("span", levelName, {
       class: `level level-${String(levelName).toLowerCase()}`,
       "data-level": levelName,
     }),
