@@ -28,8 +28,7 @@ from .options import Options, OptionsError, load_options
 
 Access = Literal["missing", "writable", "read-only"]
 PROBE_PREFIX = ".doctor-"  # the file a writable folder's check creates and removes
-# How backups treat the add-on (config.yaml's `backup`), and whether backup hooks hold the
-# database from backup-pre until backup-post (hotbackup.py).
+# How backups treat the add-on (config.yaml's `backup`).
 BACKUP_MODE: Literal["hot", "cold"] = "hot"
 
 
@@ -46,9 +45,9 @@ def _without_path(text: str, path: Path) -> str:
 class Folder:
     """A folder config.yaml maps (or /data): its access, its check, and the disk that holds it.
 
-    The sizes are the disk's (statvfs), not the folder's: adding up a folder such as /media file by
-    file could take minutes. reserve_bytes is what the add-on's writes leave free (min_free_mb),
-    for the folders it writes to; None for the others and when the options cannot be read.
+    The sizes are the disk's (statvfs), not the folder's: adding up a large folder file by file
+    could take minutes. reserve_bytes is what the add-on's writes leave free (min_free_mb), for
+    the folders it writes to; None for the others and when the options cannot be read.
     """
 
     mount: paths.Mount
@@ -112,7 +111,7 @@ class Backup:
 
     def as_json(self) -> dict[str, Any]:
         if self.held_since is not None:
-            detail = "a backup holds the database still (from backup-pre until backup-post)"
+            detail = "a backup is in progress: the database is held still until it ends"
         elif self.hooks:
             detail = "backups archive the live files while the add-on runs; none is in progress"
         elif self.mode == "hot":
