@@ -16,14 +16,16 @@ SLUG = "demo"
 LAYOUTS = ("repository", "app")
 # What copier names a file after rendering its path (the answers file's name included).
 PATH_CONTEXT = {"slug": SLUG, "_copier_conf": {"answers_file": ".copier-answers.yml"}}
-NOTHING = {"mounts": [], "persistence": [], "hot_sqlite": False, "license": "none"}
-EVERYTHING = {"hot_sqlite": True, "license": "MIT"}
+NOTHING = {
+    "mounts": [], "persistence": [], "hot_sqlite": False, "license": "none", "web_ui": "none"
+}  # fmt: skip
+EVERYTHING = {"hot_sqlite": True, "license": "MIT", "web_ui": "ingress"}
 
 
 def answers(layout: str, chosen: dict[str, Any]) -> dict[str, Any]:
     """What files.jinja sees: every mount and pattern unless chosen says otherwise."""
     everything = {"mounts": choice_values("mounts"), "persistence": choice_values("persistence")}
-    base = {"slug": SLUG, "layout": layout, "license": "MIT", "hot_sqlite": False}
+    base = {"slug": SLUG, "layout": layout, "license": "MIT", "hot_sqlite": False, "web_ui": "none"}
     return base | everything | chosen
 
 
@@ -62,12 +64,18 @@ def matched(patterns: list[str], paths: set[str]) -> set[str]:
 
 
 def left_out(layout: str, values: dict[str, Any]) -> set[str]:
-    """The destination paths of what files.jinja says to leave out."""
+    """The destination paths of what files.jinja says to leave out (a folder: its files)."""
     module = files_module(values)
     addon = f"{SLUG}/" if layout == "repository" else ""
-    found = {addon + path for path in module.ADDON_FILES}
+    named = {addon + path for path in module.ADDON_FILES}
     if layout == "repository":
-        found |= set(module.REPOSITORY_FILES)
+        named |= set(module.REPOSITORY_FILES)
+    everywhere = destinations(layout)
+    found = named & everywhere
+    for folder in named - everywhere:
+        inside = {path for path in everywhere if path.startswith(f"{folder}/")}
+        assert inside, f"files.jinja names {folder}, which the template does not have"
+        found |= inside
     return found
 
 
@@ -81,7 +89,6 @@ def test_exclude_leaves_out_exactly_the_files_named(layout: str, chosen: dict[st
     patterns = exclude_patterns(values)
     assert all(pattern.startswith("/") for pattern in patterns), patterns  # anchored at the root
     everywhere = destinations(layout)
-    assert expected <= everywhere, "files.jinja names files the template does not have"
     assert matched(patterns, everywhere) == expected
     # A file of the same name elsewhere is never left out.
     decoys = {PurePosixPath(path).name for path in expected} | {f"x/{path}" for path in expected}
@@ -95,6 +102,9 @@ def test_nothing_chosen_leaves_out_every_optional_module_and_test() -> None:
     for name in ("swapper", "test_share", "test_hotbackup", "test_database"):
         assert f"tests/{name}.py" in module.ADDON_FILES, name
     assert "LICENSE" in module.ADDON_FILES
+    assert f"src/{SLUG}/webui.py" in module.ADDON_FILES
+    assert f"src/{SLUG}/static" in module.ADDON_FILES
+    assert "tests/test_webui.py" in module.ADDON_FILES
 
 
 def test_a_file_that_serves_several_rows_stays_while_one_is_chosen() -> None:
