@@ -42,6 +42,7 @@ class Combo:
     python_version: str = _default("python_version")
     writable_mode: str = "default"
     license: str = _default("license")
+    web_ui: str = _default("web_ui")
     name: str = "Storage Demo"
     # Further answers, such as a slug; they make a different combination (and render).
     extra: dict[str, Any] = field(default_factory=dict, hash=False)
@@ -73,6 +74,7 @@ class Combo:
             "architectures": list(self.architectures),
             "python_version": self.python_version,
             "license": self.license,
+            "web_ui": self.web_ui,
         }
         if self.writable_mode != "default" and self.mounts:
             answers["writable_mounts"] = list(self.writable)
@@ -115,6 +117,8 @@ class Choices:
     architectures: tuple[tuple[str, ...], ...]
     python_versions: tuple[str, ...]
     licenses: tuple[str, ...]
+    # copier.yml's default first: the matrix starts with today's renders.
+    web_uis: tuple[str, ...]
     # The mounts writable_mounts preselects (its default with every mount chosen).
     default_writable: tuple[str, ...]
 
@@ -125,6 +129,7 @@ class Choices:
 
         architectures = _subsets(values("architectures"), empty=False)
         preset = _default("architectures")
+        no_web_ui = _default("web_ui")
         mounts = values("mounts")
         return cls(
             mounts=mounts,
@@ -134,6 +139,7 @@ class Choices:
             architectures=(preset, *(a for a in architectures if a != preset)),
             python_versions=values("python_version"),
             licenses=values("license"),
+            web_uis=(no_web_ui, *(v for v in values("web_ui") if v != no_web_ui)),
             default_writable=tuple(default("writable_mounts", mounts=list(mounts))),
         )
 
@@ -148,10 +154,12 @@ class Choices:
         persistence = "".join(letters[p] for p in combo.persistence)
         arch = "+".join(a[:2] for a in combo.architectures)
         extra = "".join(f"-{key}{len(str(value))}" for key, value in sorted(combo.extra.items()))
+        # Only a web UI other than copier.yml's default is named: the other ids stay as they were.
+        web_ui = f"-{combo.web_ui}" if combo.web_ui != self.web_uis[0] else ""
         return (
             f"m{mounts}-p{persistence}-{combo.backup_mode}-{combo.layout[:4]}-{arch}"
             f"-py{combo.python_version.replace('.', '')}-w{combo.writable_mode[:3]}"
-            f"-l{combo.license[:3]}{extra}"
+            f"-l{combo.license[:3]}{web_ui}{extra}"
         )
 
     def mount_sets(self) -> list[tuple[str, ...]]:
@@ -163,9 +171,12 @@ class Choices:
 
 def build_matrix(choices: Choices) -> list[Combo]:
     """Every mount subset with every persistence subset; the other questions cycle through their
-    value combinations alongside."""
+    value combinations alongside. web_ui varies slowest (the first factor): each of its values
+    takes a whole cycle of the others in turn, so the other answers of each row, and its id, are
+    those of a questionnaire without it."""
     others = list(
         itertools.product(
+            choices.web_uis,
             choices.backup_modes,
             choices.layouts,
             choices.architectures,
@@ -176,7 +187,9 @@ def build_matrix(choices: Choices) -> list[Combo]:
     combos = []
     sets = itertools.product(choices.mount_sets(), choices.persistence_sets())
     for index, (mounts, persistence) in enumerate(sets):
-        backup_mode, layout, architectures, python_version, license_ = others[index % len(others)]
+        web_ui, backup_mode, layout, architectures, python_version, license_ = others[
+            index % len(others)
+        ]
         combos.append(
             Combo(
                 mounts=mounts,
@@ -187,6 +200,7 @@ def build_matrix(choices: Choices) -> list[Combo]:
                 python_version=python_version,
                 writable_mode=WRITABLE_MODES[(index // 5) % len(WRITABLE_MODES)],
                 license=license_,
+                web_ui=web_ui,
             )
         )
     return combos
@@ -206,13 +220,21 @@ def build_tool_combos(choices: Choices) -> list[Combo]:
     """Covering set for the expensive checks: all-off, all-on in both backup modes (every mount
     writable in one, read-only in the other), and each persistence pattern in both backup modes
     with a pair of mounts (patterns or pairs starting over until each has a row), so every mount
-    and every pattern meets every backup mode."""
+    and every pattern meets every backup mode. The all-writable row has the web UI (copier.yml's
+    last choice, ingress), so the add-on's own checks run on its server code with every store
+    beside it; the other rows keep copier.yml's default (none)."""
     mounts, patterns = choices.mounts, choices.persistence
     rows = max(len(patterns), (len(mounts) + 1) // 2)
     paired = [(_pair(choices, i), patterns[i % len(patterns)]) for i in range(rows)]
     return [
         Combo(mounts=(), persistence=patterns[:1]),
-        Combo(mounts=mounts, persistence=patterns, layout="app", writable_mode="all"),
+        Combo(
+            mounts=mounts,
+            persistence=patterns,
+            layout="app",
+            writable_mode="all",
+            web_ui=choices.web_uis[-1],
+        ),
         Combo(
             mounts=mounts,
             persistence=patterns,
@@ -258,6 +280,7 @@ LAYOUTS = CHOICES.layouts
 ARCHITECTURES = CHOICES.architectures
 PYTHON_VERSIONS = CHOICES.python_versions
 LICENSES = CHOICES.licenses
+WEB_UIS = CHOICES.web_uis
 DEFAULT_WRITABLE = CHOICES.default_writable
 MOUNT_SETS = CHOICES.mount_sets()
 PERSISTENCE_SETS = CHOICES.persistence_sets()

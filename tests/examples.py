@@ -40,13 +40,14 @@ def every(question: str) -> list[str]:
 EXAMPLES: dict[str, dict[str, Any]] = {
     # Only the name: what `copier copy --defaults -d name=...` gives.
     "default": {"name": "Garden Logger"},
-    # Every mount (all writable), every persistence pattern, hot backups.
+    # Every mount (all writable), every persistence pattern, hot backups, the web UI.
     "everything": {
         "name": "Garden Logger",
         "mounts": every("mounts"),
         "writable_mounts": every("mounts"),
         "persistence": every("persistence"),
         "backup_mode": "hot",
+        "web_ui": "ingress",
         "layout": "repository",
     },
     # One add-on folder for an existing repository, with a typical set of answers.

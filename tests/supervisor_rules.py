@@ -6,7 +6,11 @@ Encoded from upstream sources (facts, not code), read 2026-08:
   supervisor/apps/options.py: RE_SCHEMA_ELEMENT; supervisor/apps/const.py: RE_SLUG, MappingType;
   supervisor/const.py: ARCH_ALL_COMPAT, ARCH_DEPRECATED; supervisor/validate.py: docker_image.
 - frenck/action-addon-linter src/config.schema.json (additionalProperties false, defaults) and
-  src/lint.py (a key set to its default is an error; cold backups with hooks; watchdog).
+  src/lint.py (a key set to its default is an error; cold backups with hooks; watchdog; `webui`
+  or `ingress_port: 0` beside `ingress`), at v2.21.0 (f995494fd84fae6310d23617e66d0e37de4f14eb).
+- The security rating: supervisor/apps/utils.py rating_security, with the properties it reads in
+  supervisor/apps/model.py (apparmor, signed) and supervisor/docker/const.py (Capabilities).
+  Ingress keys re-read 2026-11 at supervisor 090ef31ec024952c2469ed5a7c9f3ce8c1a5499e.
 The Supervisor silently drops unknown keys and rejects the whole add-on when a known key has the
 wrong type; the linter fails on both. `problems()` lists what would fail either, `warnings()` what
 the Supervisor would log.
@@ -66,6 +70,11 @@ KNOWN_KEYS: dict[str, Any] = {
     "image": None, "timeout": 10, "ulimits": {}, "breaking_versions": None, "journald": False,
 }  # fmt: skip
 BOOL_KEYS = {key for key, default in KNOWN_KEYS.items() if isinstance(default, bool)}
+# Keys whose value the Supervisor takes as any string (vol.Optional(...): str) and the linter as
+# {"type": "string"}.
+STRING_KEYS = {"ingress_entry", "panel_icon", "panel_title"}
+# The Supervisor's webui: a URL template with the container port, http(s) or [PROTO:option].
+_WEBUI = re.compile(r"^(?:https?|\[PROTO:\w+\]):\/\/\[HOST\]:\[PORT:\d+\].*$")
 
 _NUMBER = r"-?\d*\.?\d+"
 _ELEMENT = re.compile(
@@ -114,6 +123,7 @@ def problems(config: Any) -> list[str]:
     if "image" in config and not _IMAGE.match(str(config["image"])):
         found.append(f"image {config['image']!r} must be lowercase registry/name without a tag")
     found += _backup_problems(config)
+    found += _ingress_problems(config)
     found += _map_problems(config.get("map", []))
     found += _options_problems(config.get("options", {}), config.get("schema", {}))
     if "timeout" in config and not (
@@ -141,6 +151,25 @@ def _backup_problems(config: dict[str, Any]) -> list[str]:
         found.append(
             "absolute backup_exclude patterns never match (PurePath.match is right-anchored)"
         )
+    return found
+
+
+def _ingress_problems(config: dict[str, Any]) -> list[str]:
+    """Ingress and its panel: validate.py's _SCHEMA_APP_CONFIG (ingress_port a network port 1 to
+    65535 or 0 for a dynamic one; the panel keys strings) and lint.py's checks beside ingress."""
+    found = [f"{key!r} must be a string" for key in sorted(STRING_KEYS & set(config))
+             if not isinstance(config[key], str)]  # fmt: skip
+    if "webui" in config and not _WEBUI.match(str(config["webui"])):
+        found.append(f"webui {config['webui']!r} must be like http://[HOST]:[PORT:8080]/")
+    if "ingress_port" in config:
+        port = config["ingress_port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            found.append("'ingress_port' must be a port number from 1 to 65535, or 0")
+    if config.get("ingress") is True:
+        if "webui" in config:
+            found.append("'webui' beside ingress (the linter rejects it: ingress replaces it)")
+        if config.get("ingress_port") == 0 and not config.get("host_network", False):
+            found.append("'ingress_port: 0' without host_network (the linter rejects it)")
     return found
 
 
@@ -217,3 +246,48 @@ def translation_problems(config: dict[str, Any], translations: Any) -> list[str]
     found += [f"translation {key!r} has no name" for key, value in section.items()
               if not isinstance(value, dict) or not value.get("name")]  # fmt: skip
     return found
+
+
+# supervisor/apps/utils.py rating_security: the capabilities that cost a point.
+RISKY_CAPABILITIES = {
+    "BPF", "CHECKPOINT_RESTORE", "DAC_READ_SEARCH", "NET_ADMIN", "NET_RAW", "PERFMON",
+    "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO",
+}  # fmt: skip
+RATING_MIN, RATING_MAX = 1, 8
+
+
+def rating_security(config: dict[str, Any], *, apparmor_profile: bool) -> int:
+    """The security rating (1 to 8) the Supervisor shows for an add-on with this config.yaml,
+    with or without an apparmor.txt beside it, before it is signed (model.py `signed` is always
+    False today). As supervisor/apps/utils.py rating_security counts, from 5: AppArmor off -1, an
+    own profile +1 (model.py `apparmor`: the `apparmor` key on, and the profile the Supervisor
+    loaded from apparmor.txt at install); ingress +2, else auth_api +1; a risky capability or
+    kernel_modules -1; hassio_role manager -1, admin -2; host_network -1; host_pid -2; host_uts
+    with SYS_ADMIN -1; docker_api or full_access: 1 whatever the rest. Keys left out take the
+    Supervisor's defaults (KNOWN_KEYS)."""
+
+    def value(key: str) -> Any:
+        return config.get(key, KNOWN_KEYS[key])
+
+    rating = 5
+    if not value("apparmor"):
+        rating -= 1
+    elif apparmor_profile:
+        rating += 1
+    if value("ingress"):
+        rating += 2
+    elif value("auth_api"):
+        rating += 1
+    privileged = set(config.get("privileged", []))
+    if privileged & RISKY_CAPABILITIES or value("kernel_modules"):
+        rating -= 1
+    rating -= {"manager": 1, "admin": 2}.get(value("hassio_role"), 0)
+    if value("host_network"):
+        rating -= 1
+    if value("host_pid"):
+        rating -= 2
+    if value("host_uts") and "SYS_ADMIN" in privileged:
+        rating -= 1
+    if value("docker_api") or value("full_access"):
+        rating = RATING_MIN
+    return max(min(RATING_MAX, rating), RATING_MIN)

@@ -38,11 +38,15 @@ def render_or_reason(template: Path, destination: Path, **answers: Any) -> Path 
 @EXAMPLES
 @given(name=TEXT)
 def test_name(template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> None:
-    result = render_or_reason(template_snapshot, tmp_path_factory.mktemp("n"), name=name)
+    # With the web UI, whose sidebar label (panel_title) is the name too.
+    result = render_or_reason(
+        template_snapshot, tmp_path_factory.mktemp("n"), name=name, web_ui="ingress"
+    )
     if isinstance(result, str):
         assert "Validation error for question 'name'" in result
         return
-    assert load_yaml(result / "text_demo" / "config.yaml")["name"] == name
+    config = load_yaml(result / "text_demo" / "config.yaml")
+    assert config["name"] == config["panel_title"] == name
     assert load_yaml(result / "repository.yaml")["name"] == f"{name} add-on repository"
     docs = (result / "text_demo" / "DOCS.md").read_text(encoding="utf-8")
     assert docs.splitlines()[0] == f"# {name}"

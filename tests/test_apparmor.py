@@ -2,7 +2,8 @@
 
 Every rule is read as the kernel gets it: `apparmor_parser -p` flattens the includes
 (abstractions/base) and the tunables' variables are expanded (apparmor.py). The checks:
-- no network but the Unix stream socket s6-rc needs;
+- no network but the Unix stream socket s6-rc needs, and TCP over IPv4 and IPv6 for the web UI's
+  server when the add-on has one (`web_ui: ingress`);
 - nothing writable is executable, over every pair of rules, with two exceptions that are named:
   the scripts s6-overlay writes into its own folders of /run at every start and then runs, and
   abstractions/base's ecryptfs rule for home folders (the host's file, nothing of it in the image);
@@ -133,12 +134,18 @@ def profiles(render: Renderer, combo: Combo) -> tuple[apparmor.Profile, apparmor
     return analysed(text.replace(combo.slug, "storage_demo"))
 
 
-def test_no_network_but_the_unix_socket_of_s6_rc(
+# The network the web UI's server needs: TCP (stream sockets of the inet families, protocol tcp)
+# over IPv4 and IPv6, to listen for the ingress gateway. No UDP, no raw sockets, no other family.
+WEB_UI_NETWORK = ["network inet tcp,", "network inet6 tcp,"]
+
+
+def test_no_network_but_the_unix_socket_of_s6_rc_and_the_web_ui(
     profiles: tuple[apparmor.Profile, apparmor.Profile], combo: Combo
 ) -> None:
     whole, own = profiles
     network = [line for line in whole.other if line.startswith("network")]
-    assert network == ["network unix stream,"]
+    expected = WEB_UI_NETWORK if combo.web_ui == "ingress" else []
+    assert sorted(network) == sorted([*expected, "network unix stream,"])
     assert [line for line in own.other if line.startswith("network")] == network
 
 

@@ -19,6 +19,7 @@ from combos import (
     MATRIX,
     PYTEST_COMBOS,
     TOOL_COMBOS,
+    WEB_UIS,
     WRITABLE_MODES,
     Choices,
     Combo,
@@ -82,6 +83,7 @@ def features(combo: Combo, choices: Choices) -> dict[str, object]:
         "python_version": combo.python_version,
         "writable_mode": combo.writable_mode,
         "license": combo.license,
+        "web_ui": combo.web_ui,
     }
     values |= {f"mount:{m}": m in combo.mounts for m in choices.mounts}
     values |= {f"persistence:{p}": p in combo.persistence for p in choices.persistence}
@@ -92,6 +94,8 @@ def test_the_combinations_are_built_from_copier_yml() -> None:
     assert CHOICES.mounts == tuple(choice_values("mounts"))
     assert CHOICES.persistence == tuple(choice_values("persistence"))
     assert CHOICES.python_versions == tuple(choice_values("python_version"))
+    assert set(WEB_UIS) == set(choice_values("web_ui"))
+    assert WEB_UIS[0] == copier_config()["web_ui"]["default"]
     assert {a for answer in CHOICES.architectures for a in answer} == set(
         choice_values("architectures")
     )
@@ -123,6 +127,7 @@ def test_matrix_covers_every_pair_of_values(name: str) -> None:
             "python_version": set(choices.python_versions),
             "writable_mode": set(WRITABLE_MODES),
             "license": set(choices.licenses),
+            "web_ui": set(choices.web_uis),
         }
         | {f"mount:{m}": {True, False} for m in choices.mounts}
         | {f"persistence:{p}": {True, False} for p in choices.persistence}
@@ -153,9 +158,23 @@ def test_tool_combos_cover_every_mount_pattern_and_backup_mode(name: str) -> Non
 
 
 @questionnaires
+def test_the_web_ui_runs_its_own_checks_beside_every_store(name: str) -> None:
+    """The one tool combination with a web UI has every mount writable and every pattern (layout
+    app), so the add-on's ruff, mypy and pytest see its server beside every store; the others have
+    none, as before the question existed."""
+    choices, tool_combos = built(name).choices, built(name).tool_combos
+    with_ui = [c for c in tool_combos if c.web_ui != choices.web_uis[0]]
+    assert [(c.web_ui, c.mounts, c.writable, c.persistence, c.layout) for c in with_ui] == [
+        (choices.web_uis[-1], choices.mounts, choices.mounts, choices.persistence, "app")
+    ]
+    assert with_ui[0] is tool_combos[1] and with_ui[0] in built(name).pytest_combos
+
+
+@questionnaires
 def test_pytest_combos_put_each_answer_both_ways(name: str) -> None:
     """What the add-on's code can depend on, each way in some PYTEST_COMBO: each mount absent,
-    read-only and writable; each pattern on and off; hot SQLite or not; no mounts at all.
+    read-only and writable; each pattern on and off; hot SQLite or not; no mounts at all; each
+    web UI.
     (test_pytest_combos_cover_every_condition_of_the_addon_code reads the real conditions.)"""
     choices, pytest_combos = built(name).choices, built(name).pytest_combos
     assert all(combo in built(name).tool_combos for combo in pytest_combos)
@@ -165,7 +184,9 @@ def test_pytest_combos_put_each_answer_both_ways(name: str) -> None:
         seen |= {("absent", m) for m in choices.mounts if m not in combo.mounts}
         seen |= {("pattern", p, p in combo.persistence) for p in choices.persistence}
         seen |= {("hot_sqlite", combo.hot_sqlite), ("no mounts", not combo.mounts)}
+        seen |= {("web_ui", combo.web_ui)}
     expected = {("hot_sqlite", True), ("hot_sqlite", False), ("no mounts", True)}
+    expected |= {("web_ui", web_ui) for web_ui in choices.web_uis}
     expected |= {("no mounts", False)}
     expected |= {("mount", m, w) for m in choices.mounts for w in (True, False)}
     expected |= {("absent", m) for m in choices.mounts}
@@ -209,7 +230,7 @@ def test_combo_answers_are_questions_and_choices() -> None:
     offered = {
         question: set(choice_values(question))
         for question in ("mounts", "persistence", "backup_mode", "layout", "architectures",
-                         "python_version", "license")
+                         "python_version", "license", "web_ui")
     }  # fmt: skip
     for combo in MATRIX + TOOL_COMBOS + LONG_SLUG_COMBOS:
         answers = combo.answers()

@@ -41,12 +41,19 @@ def test_every_yaml_and_json_file_parses(project: Rendered) -> None:
             json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_config_is_accepted_by_the_supervisor_and_the_linter(project: Rendered) -> None:
+def test_config_is_accepted_and_rated_by_the_supervisor_and_the_linter(project: Rendered) -> None:
     assert supervisor_rules.problems(project.config) == []
     allowed = {"legacy map type 'addon_config' (Supervisor 2026.07+)"}
     assert set(supervisor_rules.warnings(project.config)) <= allowed
     translations = load_yaml(project.addon / "translations" / "en.yaml")
     assert supervisor_rules.translation_problems(project.config, translations) == []
+    # The Supervisor's security rating: 5, +1 for the add-on's own AppArmor profile, +2 for
+    # ingress. With the web UI that is 8, the most it gives (signing, +1, is never granted today
+    # and would be capped); without it 6, as before the web UI existed.
+    profile = (project.addon / "apparmor.txt").is_file()
+    rating = supervisor_rules.rating_security(project.config, apparmor_profile=profile)
+    assert rating == (supervisor_rules.RATING_MAX if project.combo.web_ui == "ingress" else 6)
+    assert supervisor_rules.RATING_MAX == 8
 
 
 def test_config_matches_the_answers(project: Rendered) -> None:
@@ -61,6 +68,15 @@ def test_config_matches_the_answers(project: Rendered) -> None:
     expected |= {"certfile", "keyfile"} if "ssl" in combo.mounts else set()
     expected |= {"durable_commits"} if "sqlite" in combo.persistence else set()
     assert set(config["options"]) == expected
+    # The web UI: ingress on its default port (no ingress_port), the panel named after the add-on
+    # with an icon of its own; no webui, no ports. Without it, none of these keys.
+    web = {key: value for key, value in config.items()
+           if key.startswith(("ingress", "panel_", "webui", "ports"))}  # fmt: skip
+    if combo.web_ui == "ingress":
+        assert web == {"ingress": True, "panel_icon": web["panel_icon"], "panel_title": combo.name}
+        assert re.fullmatch(r"mdi:[a-z0-9]+(-[a-z0-9]+)*", web["panel_icon"])
+    else:
+        assert web == {}
 
 
 def test_map_has_one_entry_per_mount_writable_exactly_as_answered(project: Rendered) -> None:
@@ -164,6 +180,14 @@ def test_docs_say_where_data_lives_and_what_is_backed_up(project: Rendered) -> N
         if mount not in project.combo.mounts:
             assert f"`{path}`" not in docs
     assert ("`backup-pre`" in docs) == project.combo.hot_sqlite
+    # The network it has, and the page, per answer (the AppArmor profile grants exactly that:
+    # tests/test_apparmor.py).
+    ingress = project.combo.web_ui == "ingress"
+    assert ("It has no network access" in docs) == (not ingress)
+    assert ("\n## Web UI\n" in docs) == ingress
+    assert ("`api/status`" in docs) == ingress
+    readme = (project.addon / "README.md").read_text(encoding="utf-8")
+    assert ("HA_APP_INGRESS_PORT=" in readme) == ingress
 
 
 def test_layout(project: Rendered) -> None:

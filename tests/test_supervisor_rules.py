@@ -61,11 +61,69 @@ def test_a_good_config_passes() -> None:
         ({"backup_exclude": ["/data/cache"]}, "absolute backup_exclude patterns never match"),
         ({"watchdog": "tcp://[HOST]:[PORT:80]"}, "HEALTHCHECK"),
         ({"ingress": False}, "set to its default"),
+        # Ingress and its panel (issue 14): the keys' defaults, types, and the linter's checks.
+        ({"ingress": True, "ingress_port": 8099}, "'ingress_port' is set to its default"),
+        ({"ingress": True, "panel_icon": "mdi:puzzle"}, "'panel_icon' is set to its default"),
+        ({"ingress": True, "panel_admin": True}, "'panel_admin' is set to its default"),
+        ({"ingress": True, "ingress_stream": False}, "'ingress_stream' is set to its default"),
+        ({"ingress": "yes"}, "'ingress' must be true or false"),
+        ({"ingress": True, "panel_title": 5}, "'panel_title' must be a string"),
+        ({"ingress": True, "panel_icon": None}, "'panel_icon' must be a string"),
+        ({"ingress": True, "ingress_port": 65536}, "from 1 to 65535, or 0"),
+        ({"ingress": True, "ingress_port": "8100"}, "from 1 to 65535, or 0"),
+        ({"ingress": True, "ingress_port": 0}, "'ingress_port: 0' without host_network"),
+        ({"ingress": True, "webui": "http://[HOST]:[PORT:8099]/"}, "'webui' beside ingress"),
+        ({"webui": "http://localhost:8099/"}, "must be like http://[HOST]:[PORT:8080]/"),
     ],
 )
 def test_each_rejection_is_caught(change: dict[str, Any], problem: str) -> None:
     found = rules.problems(GOOD | change)
     assert any(problem in line for line in found), found
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ingress": True, "panel_icon": "mdi:database-check", "panel_title": "Demo"},
+        {"ingress": True, "ingress_port": 8100, "panel_admin": False, "ingress_entry": "ui/"},
+        {"ingress": True, "ingress_port": 0, "host_network": True},
+        {"webui": "http://[HOST]:[PORT:8080]/status"},
+        {"webui": "[PROTO:ssl]://[HOST]:[PORT:443]"},
+    ],
+)
+def test_ingress_configs_the_supervisor_and_the_linter_accept(change: dict[str, Any]) -> None:
+    assert rules.problems(GOOD | change) == []
+
+
+# supervisor/apps/utils.py rating_security, case by case (GOOD alone: 5, +1 with a profile).
+@pytest.mark.parametrize(
+    ("change", "profile", "rating"),
+    [
+        ({}, False, 5),
+        ({}, True, 6),
+        ({"apparmor": False}, True, 4),
+        ({"ingress": True}, True, 8),
+        ({"ingress": True}, False, 7),
+        ({"auth_api": True}, True, 7),
+        ({"ingress": True, "auth_api": True}, True, 8),
+        ({"privileged": ["NET_ADMIN"]}, True, 5),
+        ({"privileged": ["SYS_TIME", "IPC_LOCK"]}, True, 6),
+        ({"kernel_modules": True}, True, 5),
+        ({"hassio_role": "manager"}, True, 5),
+        ({"hassio_role": "admin"}, True, 4),
+        ({"hassio_role": "backup"}, True, 6),
+        ({"host_network": True}, True, 5),
+        ({"host_pid": True}, True, 4),
+        ({"host_uts": True}, True, 6),
+        ({"host_uts": True, "privileged": ["SYS_ADMIN"]}, True, 4),
+        ({"ingress": True, "docker_api": True}, True, 1),
+        ({"ingress": True, "full_access": True}, True, 1),
+        ({"apparmor": False, "host_pid": True, "hassio_role": "admin", "host_network": True},
+         False, 1),
+    ],
+)  # fmt: skip
+def test_security_rating(change: dict[str, Any], profile: bool, rating: int) -> None:
+    assert rules.rating_security(GOOD | change, apparmor_profile=profile) == rating
 
 
 @pytest.mark.parametrize(
