@@ -36,7 +36,7 @@ from rendered import load_yaml
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("container")]
 
 COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app")
-INGRESS = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", extra={"web_ui": "ingress"})
+INGRESS = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", web_ui="ingress")
 # A few representative answer sets: everything with hot backups of a database, and a web UI;
 # settings only with cold backups and no mount; one read-only mount with a state file.
 RUN_COMBOS = [
