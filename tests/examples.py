@@ -40,7 +40,8 @@ def every(question: str) -> list[str]:
 EXAMPLES: dict[str, dict[str, Any]] = {
     # Only the name: what `copier copy --defaults -d name=...` gives.
     "default": {"name": "Garden Logger"},
-    # Every mount (all writable), every persistence pattern, hot backups, the web UI.
+    # Every mount (all writable), every persistence pattern, hot backups, the web UI: every
+    # optional module (tests/template_python.py checks the template's own Python in it).
     "everything": {
         "name": "Garden Logger",
         "mounts": every("mounts"),

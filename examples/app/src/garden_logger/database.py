@@ -361,6 +361,17 @@ def schema_version_of(path: Path) -> int:
         return version
 
 
+def schema_version_at(path: Path) -> int | None:
+    """The schema version recorded in the database at path; None when there is no file, it is
+    empty, or SQLite cannot read it (check_health says why)."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+        return schema_version_of(path)
+    except (OSError, sqlite3.Error):
+        return None
+
+
 def check_health(*, quick: bool = False) -> Finding:
     """doctor's check: the database passes SQLite's integrity check and has the schema this
     add-on knows. A full disk is reported as such, never as a damaged database."""

@@ -13,6 +13,7 @@ import queue
 import resource
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from garden_logger import __main__ as cli
-from garden_logger import migrations, paths
+from garden_logger import migrations, paths, webui
 from garden_logger.options import DEFAULTS
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -47,7 +48,11 @@ def command(app_root: Path, *args: str) -> list[str]:
 
 
 def environment(app_root: Path) -> dict[str, str]:
-    return os.environ | {"HA_APP_ROOT": str(app_root), "PYTHONPATH": str(SRC)}
+    return os.environ | {
+        "HA_APP_ROOT": str(app_root),
+        "PYTHONPATH": str(SRC),
+        webui.PORT_VARIABLE: "0",  # any free port (the log says which): runs never collide
+    }
 
 
 class Running:
@@ -302,6 +307,67 @@ def test_a_second_addon_on_the_same_data_is_refused_with_one_line(app_root: Path
     assert len(lines) == 1, lines
     assert f"Another instance of {cli.__package__} is running on this {paths.DATA_DIR}" in lines[0]
     assert f"(pid {first.process.pid}): stop it first." in lines[0]
+
+
+def web_ui_port(seen: list[str]) -> int:
+    """The port of the running add-on's web UI, from its log line."""
+    [line] = [line for line in seen if "Web UI listening on port" in line]
+    return int(line.split()[-1])
+
+
+def test_the_web_ui_holds_up_neither_the_work_nor_the_stop(app_root: Path) -> None:
+    """More silent connections than the web UI serves at once, all held open: the add-on still
+    does its work (a backup request) and stops cleanly
+    within the Supervisor's stop timeout."""
+    addon = Running(app_root)
+    port = web_ui_port(addon.wait_for("Web UI listening on port"))
+    addon.wait_for("Started")
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as client:
+        client.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert client.recv(64).startswith(b"HTTP/1.0 200 ")
+    clients = [
+        socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        for _ in range(webui.MAX_CONNECTIONS + 4)
+    ]
+    try:
+        answer = ask_for_a_hold()
+        os.kill(addon.process.pid, signal.SIGUSR1)
+        addon.process.send_signal(signal.SIGTERM)
+        took = addon.wait_for_exit()
+    finally:
+        for client in clients:
+            client.close()
+    out = addon.output()
+    assert addon.process.returncode == cli.EXIT_OK, out
+    assert "Traceback" not in out, out
+    assert "Stopped cleanly" in out, out
+    check_the_hold(answer, out)
+    assert took <= STOP_TIMEOUT, f"took {took:.1f} s to stop: {out}"
+
+
+@pytest.mark.parametrize("port", ["taken", "x"])
+def test_a_web_ui_port_it_cannot_use_stops_the_start_with_one_line(
+    app_root: Path, port: str
+) -> None:
+    write_options(app_root, json.dumps(DEFAULTS))  # as the Supervisor does: no note about it
+    with socket.create_server(("0.0.0.0", 0)) as taken:
+        value = str(taken.getsockname()[1]) if port == "taken" else port
+        result = subprocess.run(
+            command(app_root),
+            env=environment(app_root) | {webui.PORT_VARIABLE: value},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=WAIT,
+        )
+    assert result.returncode == cli.EXIT_FAILED, result.stdout + result.stderr
+    assert result.stderr == ""
+    [line] = result.stdout.splitlines()
+    if port == "taken":
+        assert f"Cannot start: the web UI cannot listen on port {value}: Address already" in line
+    else:
+        assert f"Cannot start: {webui.PORT_VARIABLE} must be a port number" in line
+    assert not paths.DATA_VERSION_FILE.exists()  # refused before anything was opened
 
 
 def hook(app_root: Path, name: str) -> subprocess.Popen[str]:

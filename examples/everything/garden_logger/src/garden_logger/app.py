@@ -8,6 +8,8 @@ The add-on's own work is not here but in workload.py, the module the template wr
 author owns (updates never change it): its start() once the stores are open, its beat() at each
 heartbeat, its stop() before the stores are closed. The stores are the rows of the template's
 persistence table; each has flush() and close() (Store), so this module handles them all alike.
+The web UI (webui.py) serves its status page in threads of its own, from just after the stores open
+until just before they close.
 """
 
 import logging
@@ -20,7 +22,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Protocol
 
-from . import diskspace, hotbackup, locks, logsetup, migrations, paths, userconfig, workload
+from . import diskspace, hotbackup, locks, logsetup, migrations, paths, userconfig, webui, workload
 from .atomicfile import remove_stale_temp_files, write_atomic
 from .database import Database
 from .errors import AddonError
@@ -223,22 +225,30 @@ def run_locked(options: Options, signals: Signals) -> int:
     if not hotbackup.wait_while_backing_up(signals.wait, lambda: signals.stop):
         LOG.info("Stopped before starting")
         return 0
+    try:
+        web = webui.WebUI()  # bound before anything opens: a port in use stops the start
+    except EXPECTED_ERRORS as error:
+        LOG.error("Cannot start: %s", error)
+        return 1
     # Every thread starts here (the stores' writers, maintenance): none may take a signal.
     with signals.only_in_this_thread():
         try:
             stores = start(options)
         except EXPECTED_ERRORS as error:
+            web.stop()
             LOG.error("Cannot start: %s", diskspace.explain(error))
             return 1
         write_atomic(paths.PID_FILE, f"{os.getpid()}\n")
         maintenance = Maintenance(options.retention_days)
         maintenance.start()
+        web.start()  # it serves once the stores are open
     LOG.info("Started")
     try:
         work(stores, signals)
     finally:
         # Also after an unexpected error: what is in memory still reaches the disk.
         paths.PID_FILE.unlink(missing_ok=True)
+        web.stop()  # before the stores close: no request sees them closing
         maintenance.stop()
         closed = close(stores)
     if not closed:
