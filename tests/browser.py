@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,7 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 # Where screenshots go: $TEST_ARTIFACTS, else .artifacts/ at the repository's top (git-ignored).
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or REPO / ".artifacts")
 
-Scheme = Literal["light", "dark"]
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 

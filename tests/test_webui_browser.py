@@ -278,6 +278,9 @@ def test_the_page_shows_what_api_status_doctor_and_the_disk_say(
 ) -> None:
     on_page, status = shown(page, proxy, addon)
     assert on_page["summary"] == "Healthy" and status["healthy"] is True
+    # The page's files came through the ingress prefix (relative links), each with a 200.
+    loaded = {e.path.removeprefix(proxy.entry) for e in proxy.exchanges if e.status == 200}
+    assert {"/", "/static/status.css", "/static/status.js", "/api/status"} <= loaded
     # Folders: each one config.yaml maps, and /data, with its access; on disk, the folder is there
     # and its disk's sizes are the page's (free space moves with whatever else writes to it).
     expected = folder_access(config(render))
