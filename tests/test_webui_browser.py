@@ -94,6 +94,11 @@ PAGE_SCRIPT = """
 """
 
 
+def read_only_mounts(folders: list[str], *command: str) -> list[str]:
+    """command, in a private mount namespace where each of folders is bound read-only."""
+    return [*namespace_command(), "sh", "-c", MOUNT_READ_ONLY, "sh", *folders, "--", *command]
+
+
 @dataclass
 class Addon:
     """The add-on running as a process under root, its web UI on port."""
@@ -105,15 +110,11 @@ class Addon:
     environment: dict[str, str]
     read_only: list[str]
 
-    def command(self, *command: str) -> list[str]:
-        """command, run where the folders mapped read-only are read-only, as the add-on runs."""
-        return [*namespace_command(), "sh", "-c", MOUNT_READ_ONLY, "sh", *self.read_only, "--",
-                *command]  # fmt: skip
-
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """Run command as the add-on runs: where the folders mapped read-only are read-only."""
         return subprocess.run(
-            self.command(*command), env=self.environment, capture_output=True, text=True,
-            check=False, timeout=WAIT,
+            read_only_mounts(self.read_only, *command), env=self.environment,
+            capture_output=True, text=True, check=False, timeout=WAIT,
         )  # fmt: skip
 
     def writable(self, path: str) -> bool:
@@ -168,11 +169,11 @@ def addon(render: Renderer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "HA_APP_INGRESS_PORT": "0",
         "PYTHONPATH": str(project / "src"),
     }
-    started = Addon(root, 0, None, log, environment, read_only)  # type: ignore[arg-type]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            started.command(sys.executable, "-m", SLUG), env=environment, stdout=out, stderr=out
-        )
+            read_only_mounts(read_only, sys.executable, "-m", SLUG),
+            env=environment, stdout=out, stderr=out,
+        )  # fmt: skip
     deadline = time.monotonic() + WAIT
     while not (ready := READY.search(text := log.read_text())) or "Started" not in text:
         if process.poll() == CANNOT_MOUNT and not os.environ.get("CI"):
