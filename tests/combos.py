@@ -289,7 +289,7 @@ TOOL_COMBOS = build_tool_combos(CHOICES)
 PYTEST_COMBOS = build_pytest_combos(TOOL_COMBOS)
 
 # The longest slug copier.yml accepts. The slug is in import lines, commands and strings of the
-# add-on's code, so its ruff and mypy run once more with it, where the code differs most: every
+# add-on's code, so its ruff runs once more with it, where the code differs most: every
 # mount writable with every pattern (hot, layout app), every mount read-only (cold), no mounts.
 LONG_SLUG = "a_very_long_slug_that_is_exactly_fifty_characters_"
 LONG_SLUG_COMBOS = [

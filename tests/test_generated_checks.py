@@ -14,13 +14,13 @@ from conftest import Renderer
 
 pytestmark = pytest.mark.tools
 
-# Each check, and the combinations it runs on (combos.py says why pytest needs fewer, and why the
-# static checks see the longest slug too: line lengths and import formatting depend on it).
+# Each check, and the combinations it runs on (combos.py says why pytest needs fewer, and why ruff
+# sees the longest slug too: line lengths and import formatting depend on it; types do not).
 STATIC_COMBOS = TOOL_COMBOS + LONG_SLUG_COMBOS
 CHECKS = {
     "ruff check": (["-m", "ruff", "check", "--no-cache"], STATIC_COMBOS),
     "ruff format": (["-m", "ruff", "format", "--check", "--no-cache"], STATIC_COMBOS),
-    "mypy --strict": (["-m", "mypy", "--strict"], STATIC_COMBOS),
+    "mypy --strict": (["-m", "mypy", "--strict"], TOOL_COMBOS),
     "pytest": (["-m", "pytest", "-q", "-p", "no:cacheprovider"], PYTEST_COMBOS),
 }
 
