@@ -50,11 +50,14 @@ def _compile_once(
     Copier builds a fresh Jinja environment for every render and compiles every template, path,
     default and validator again; half of a render's time. The compiled code depends only on the
     source and the settings keyed here, so reusing it changes no output. Tests only.
+    The file name is left out of the key: copier reads the template from a fresh temporary copy
+    for each render, so the same file has another path each time; only a traceback would name
+    the first copy's path.
     """
     if raw or not isinstance(source, str):
         return _compile(self, source, name, filename, raw, defer_init)
     key = (
-        type(self), source, name, filename, defer_init, self.trim_blocks, self.lstrip_blocks,
+        type(self), source, name, defer_init, self.trim_blocks, self.lstrip_blocks,
         self.keep_trailing_newline, self.newline_sequence, self.undefined, self.optimized,
         self.block_start_string, self.variable_start_string, self.comment_start_string,
         self.line_statement_prefix, self.line_comment_prefix, tuple(sorted(self.extensions)),
