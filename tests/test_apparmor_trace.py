@@ -20,6 +20,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,16 @@ from tools import require
 pytestmark = [pytest.mark.tools]
 
 COMBOS = [
-    Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all"),
+    # The web UI too: its server's files and sockets are checked as the page is loaded.
+    Combo(
+        mounts=MOUNTS, persistence=PERSISTENCE, layout="app", writable_mode="all", web_ui="ingress"
+    ),
     Combo(mounts=MOUNTS, persistence=PERSISTENCE, layout="app"),  # some mounts read-only
 ]
+WEB_PAGES = ("", "static/status.css", "static/status.js", "api/status")
+LISTENING = re.compile(r"Web UI listening on port (\d+)")
+# The only sockets the web UI may open: TCP over IPv4 (and IPv6), as its profile allows.
+WEB_SOCKET = re.compile(r"^AF_INET6?, SOCK_STREAM\b")
 WAIT = 60.0  # seconds: the bound on every wait, so that a hang fails instead of stalling
 TRACED = (
     "open,openat,openat2,creat,mkdir,mkdirat,rmdir,unlink,unlinkat,rename,renameat,renameat2,"
@@ -128,11 +136,31 @@ def as_named(path: str) -> str:
     return path.rstrip("/") + "/" if os.path.isdir(path) else path
 
 
-def programs_and_sockets(found: list[Call]) -> list[str]:
-    """Programs run (past strace starting Python itself) and sockets opened."""
+def programs_and_sockets(found: list[Call], *, web: bool) -> list[str]:
+    """Programs run (past strace starting Python itself) and sockets opened (but the web UI's
+    TCP sockets when it has one)."""
     execs = [call for call in found if call.name in ("execve", "execveat")][1:]
-    sockets = [call for call in found if call.name in ("socket", "socketpair")]
+    sockets = [
+        call
+        for call in found
+        if call.name in ("socket", "socketpair")
+        and not (web and call.name == "socket" and WEB_SOCKET.match(call.args))
+    ]
     return [f"{call.name}({call.args})" for call in execs + sockets]
+
+
+def load_the_page(log: Path, process: subprocess.Popen[bytes]) -> None:
+    """Every file of the web UI, as a browser loads it, once the add-on says where it listens."""
+    found: list[str] = []
+
+    def listening() -> bool:
+        found[:] = LISTENING.findall(log.read_text(errors="replace")) if log.exists() else []
+        return bool(found)
+
+    wait_for("web UI", listening, process)
+    for page in WEB_PAGES:
+        with urllib.request.urlopen(f"http://127.0.0.1:{found[0]}/{page}", timeout=WAIT) as answer:
+            assert answer.status == 200, page
 
 
 class Mapper:
@@ -193,7 +221,11 @@ def test_the_addon_uses_only_what_its_profile_allows(
         folder.mkdir(parents=True)
     options = dict(config["options"], log_to_file=True)
     (root / "data" / "options.json").write_text(json.dumps(options))
-    environment = os.environ | {"HA_APP_ROOT": str(root), "PYTHONPATH": str(addon / "src")}
+    environment = os.environ | {
+        "HA_APP_ROOT": str(root), "PYTHONPATH": str(addon / "src"), "PYTHONUNBUFFERED": "1",
+        "HA_APP_INGRESS_PORT": "0",  # any free port: other tests run add-ons beside this one
+    }  # fmt: skip
+    web = combo.web_ui == "ingress"
     python = [sys.executable, "-m", slug]
 
     work = addon / "src"  # the image's WORKDIR, /app
@@ -201,6 +233,8 @@ def test_the_addon_uses_only_what_its_profile_allows(
     try:
         pid_file = root / "run" / slug / "main.pid"
         wait_for("pid file", pid_file.exists, main)
+        if web:
+            load_the_page(traces / "run.out", main)
         for step in (["backup-pre"], ["doctor"], ["doctor", "--quick"], ["backup-post"]):
             if step[0].startswith("backup") and "backup_pre" not in config:
                 continue
@@ -227,7 +261,8 @@ def test_the_addon_uses_only_what_its_profile_allows(
         if trace.suffix == ".out":
             continue
         found = calls(trace.read_text(errors="replace"))
-        assert programs_and_sockets(found) == [], f"{trace.name}: ran a program or opened a socket"
+        unexpected = programs_and_sockets(found, web=web)
+        assert unexpected == [], f"{trace.name}: ran a program or opened a socket: {unexpected}"
         for access in (access for call in found for access in file_access(call)):
             path = mapper.image_path(re.sub(r"^/proc/self/", f"/proc/{pid}/", access.path))
             if path is None:
