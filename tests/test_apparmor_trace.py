@@ -7,7 +7,8 @@ health check, backup-post, SIGTERM), with the file log on, and each successful
 open, create, rename, delete and lock is checked against the profile with the access it needs.
 Paths under HA_APP_ROOT are the container's (/data, /share, /run/<slug>, ...); the add-on's
 package is /app; Python's own files are the image's and are only read. Anything else (/tmp, /proc,
-/etc, /dev) is checked as it is. The add-on must run no program and open no socket.
+/etc, /dev) is checked as it is. The add-on must run no program and open no socket but its web
+UI's TCP ones (the page is loaded while it is traced).
 """
 
 from __future__ import annotations
