@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +32,36 @@ SLUG = "update_demo"
 NEW_HEARTBEAT = "HEARTBEAT_SECONDS = 30.0"
 
 
-@pytest.fixture(scope="module")
-def template_repo(tmp_path_factory: pytest.TempPathFactory, template_snapshot: Path) -> Path:
-    repo = tmp_path_factory.mktemp("template-repo")
+def released_twice(repo: Path, template_snapshot: Path, change: Callable[[Path], None]) -> Path:
+    """A git repository of the template: 1.0.0 as it is, 1.1.0 after change(add-on folder)."""
     shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "release 1.0.0")
     git(repo, "tag", "1.0.0")
-    addon = repo / "template" / ADDON
-    docs = addon / "DOCS.md.jinja"
-    docs.write_text(docs.read_text() + "\n## Support\n\nOpen an issue in the repository.\n")
-    app = addon / "src" / "{{ slug }}" / "app.py.jinja"
-    app.write_text(app.read_text().replace("HEARTBEAT_SECONDS = 60.0", NEW_HEARTBEAT))
-    (addon / "SECURITY.md").write_text("# Security\n\nReport vulnerabilities privately.\n")
+    change(repo / "template" / ADDON)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "release 1.1.0")
     git(repo, "tag", "1.1.0")
     return repo
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, path.name
+    path.write_text(text.replace(old, new))
+
+
+@pytest.fixture(scope="module")
+def template_repo(tmp_path_factory: pytest.TempPathFactory, template_snapshot: Path) -> Path:
+    def change(addon: Path) -> None:
+        docs = addon / "DOCS.md.jinja"
+        docs.write_text(docs.read_text() + "\n## Support\n\nOpen an issue in the repository.\n")
+        replace_in(addon / "src" / "{{ slug }}" / "app.py.jinja", "HEARTBEAT_SECONDS = 60.0",
+                   NEW_HEARTBEAT)  # fmt: skip
+        (addon / "SECURITY.md").write_text("# Security\n\nReport vulnerabilities privately.\n")
+
+    return released_twice(tmp_path_factory.mktemp("template-repo"), template_snapshot, change)
 
 
 def generate(template: Path, destination: Path, ref: str = "1.0.0", **answers: Any) -> Path:
@@ -303,23 +316,13 @@ NEW_SAMPLE = 'LOG.info("Alive at %s", now)'
 @pytest.fixture(scope="module")
 def workload_repo(tmp_path_factory: pytest.TempPathFactory, template_snapshot: Path) -> Path:
     """1.0.0 is the template as it is; 1.1.0 changes app.py and the sample in workload.py."""
-    repo = tmp_path_factory.mktemp("workload-repo")
-    shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "release 1.0.0")
-    git(repo, "tag", "1.0.0")
-    package = repo / "template" / ADDON / "src" / "{{ slug }}"
-    for name, old, new in (
-        ("app.py.jinja", "HEARTBEAT_SECONDS = 60.0", NEW_HEARTBEAT),
-        ("workload.py.jinja", OLD_SAMPLE, NEW_SAMPLE),
-    ):
-        path = package / name
-        assert old in path.read_text(), name
-        path.write_text(path.read_text().replace(old, new))
-    git(repo, "commit", "-q", "-am", "release 1.1.0")
-    git(repo, "tag", "1.1.0")
-    return repo
+
+    def change(addon: Path) -> None:
+        package = addon / "src" / "{{ slug }}"
+        replace_in(package / "app.py.jinja", "HEARTBEAT_SECONDS = 60.0", NEW_HEARTBEAT)
+        replace_in(package / "workload.py.jinja", OLD_SAMPLE, NEW_SAMPLE)
+
+    return released_twice(tmp_path_factory.mktemp("workload-repo"), template_snapshot, change)
 
 
 @pytest.mark.parametrize("layout", ["repository", "app"])
